@@ -1,0 +1,50 @@
+"""`./kb test`: install the real tools the tests use (as root, from Debian), then lint, type-check
+and run the whole suite. Nothing here hides a failure: the exit code is the worst of the steps."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from kickbake.paths import PROJECT_ROOT
+
+# command the tests run -> Debian package that provides it
+SYSTEM_TOOLS: dict[str, str] = {}
+
+
+def missing_tools() -> dict[str, str]:
+    return {cmd: pkg for cmd, pkg in SYSTEM_TOOLS.items() if shutil.which(cmd) is None and not Path(cmd).exists()}
+
+
+def install_system_tools() -> None:
+    """apt-get install what is missing, when we are root on Debian; say so when we cannot."""
+    missing = missing_tools()
+    if not missing:
+        return
+    packages = sorted(set(missing.values()))
+    if os.geteuid() != 0 or not Path("/etc/debian_version").exists():
+        print(f"kb test: not root on Debian, not installing {', '.join(packages)}; "
+              "tests that need them are skipped with that reason", file=sys.stderr)
+        return
+    print(f"kb test: apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
+
+
+def run_tests(select: str = "", fast: bool = False) -> int:
+    install_system_tools()
+    python = sys.executable
+    steps = [
+        [python, "-m", "ruff", "check", "src", "tests", "tasks.py", "bench"],
+        [python, "-m", "mypy", "src"],
+        [python, "-m", "pytest", "-q", *(["-k", select] if select else []), *(["-m", "not slow"] if fast else [])],
+    ]
+    worst = 0
+    for argv in steps:
+        print(f"kb test: {' '.join(argv[2:])}", file=sys.stderr, flush=True)
+        worst = max(worst, subprocess.run(argv, cwd=PROJECT_ROOT).returncode)
+    return worst

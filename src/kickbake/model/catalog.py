@@ -1,0 +1,123 @@
+"""Per-release data (src/kickbake/releases/*.yml) and the repo catalogue (repos/*.yml).
+
+A release file is one explicit, diffable description of an OS release, like pykickstart's handlers:
+supporting a new release is a copied file and a reviewed diff, never a new if/else branch."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError
+
+from kickbake.errors import BadInput, Problem
+from kickbake.model.types import Frozen, PackageName
+from kickbake.model.yamlsource import YamlSource, load_yaml
+from kickbake.paths import RELEASES_DIR, REPOS_DIR
+
+
+class KickstartDialect(Frozen):
+    """What the release's anaconda understands."""
+
+    handler: str  # pykickstart version name, e.g. F15, RHEL9
+    ks_arg: str  # installer kernel argument naming the kickstart URL (ks= or inst.ks=)
+    repo_arg: str  # installer kernel argument naming the install tree (method= or inst.repo=)
+    sshkey_command: bool  # `sshkey` exists (F22+); otherwise keys are written in %post
+    keyboard: str  # arguments of the keyboard command
+    auth: str | None  # `auth`/`authconfig` arguments, None where the command is gone
+    firewall: str  # arguments of the firewall command
+    bootloader: str
+    packages_header: str  # options after %packages
+
+
+class StackFacts(Frozen):
+    """Which cluster and storage stack the release can run."""
+
+    stacks: tuple[Literal["legacy", "current"], ...]
+    lvm: Literal["2.02", "2.03"]
+    drbd_dialect: Literal["8.3", "8.4", "9"]
+    drbd_fence_peer: str
+    drbd_unfence_peer: str | None
+    dlm: bool  # dlm exists (gone from RHEL 10)
+    corosync: Literal[1, 3]
+    devices_file: bool  # lvm2 uses /etc/lvm/devices/system.devices by default
+    pacemaker_fencing_property: str = "stonith-enabled"
+
+
+class Release(Frozen):
+    name: str
+    pretty: str
+    family: Literal["fedora", "el", "debian"]
+    version: str
+    kickstart: KickstartDialect | None  # None: no anaconda (Debian): image and PXE targets only
+    facts: StackFacts
+    packages: dict[str, tuple[PackageName, ...]]  # feature -> packages
+    services: dict[str, tuple[str, ...]]  # feature -> services to enable
+    dib: dict[str, Any] = Field(default_factory=dict)  # diskimage-builder distro element and release
+
+
+class Repo(Frozen):
+    """A package repository; kickstarts and images install only from these."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    kind: Literal["rpm", "deb"]
+    description: str = ""
+    baseurl: str | None = None
+    mirrorlist: str | None = None
+    host_mirror: bool = False  # deb: use the mirror this machine's apt already uses
+    suite: str | None = None
+    components: tuple[str, ...] = ()
+    gpgcheck: bool = True
+    gpgkey: str | None = None
+    install_tree: bool = False  # the kickstart `url` (installer tree), not a `repo` line
+    enabled: bool = True
+
+
+class RepoFile(Frozen):
+    release: str
+    repos: tuple[Repo, ...]
+
+
+def _validated(cls: type[Frozen], source: YamlSource) -> Any:
+    try:
+        return cls.model_validate(source.data)
+    except ValidationError as exc:
+        problems = [source.problem(e["loc"], e["msg"]) for e in exc.errors()]
+        raise BadInput(problems) from exc
+
+
+@cache
+def load_releases(directory: Path = RELEASES_DIR) -> dict[str, Release]:
+    releases = {}
+    for path in sorted(directory.glob("*.yml")):
+        release = _validated(Release, load_yaml(path))
+        if release.name != path.stem:
+            raise BadInput(Problem(str(path), 1, "name", f"{release.name!r} must match the file name {path.stem!r}"))
+        releases[release.name] = release
+    return releases
+
+
+@cache
+def load_repos(directory: Path = REPOS_DIR) -> dict[str, Repo]:
+    repos: dict[str, Repo] = {}
+    problems = []
+    for path in sorted(directory.glob("*.yml")):
+        source = load_yaml(path)
+        repo_file = _validated(RepoFile, source)
+        for index, repo in enumerate(repo_file.repos):
+            if repo.name in repos:
+                problems.append(source.problem(("repos", index, "name"), f"repo {repo.name!r} is defined twice"))
+            if not (repo.baseurl or repo.mirrorlist or repo.host_mirror):
+                problems.append(
+                    source.problem(("repos", index), "no baseurl, mirrorlist or host_mirror", "say where it lives")
+                )
+            repos[repo.name] = repo
+    if problems:
+        raise BadInput(problems)
+    return repos
+
+
+def features_known(releases: Iterable[Release]) -> set[str]:
+    return {feature for release in releases for feature in release.packages}

@@ -1,0 +1,214 @@
+"""Derived values, computed once from the inventory: what each node is, runs and installs.
+
+Templates and renderers read these views; they never compute addresses, ids or package sets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from ipaddress import IPv4Address, IPv4Interface
+
+from kickbake.model.catalog import Release, Repo
+from kickbake.model.load import Inventory
+from kickbake.model.schema import Cluster, DrbdResource, Node, VolumeGroup
+from kickbake.model.types import DiskUse, FencingMode, OpenStackRole, Stack
+
+
+@dataclass(frozen=True)
+class InterfaceView:
+    name: str
+    mac: str
+    network: str
+    purpose: str
+    address: IPv4Address | None
+    prefix: int
+    netmask: IPv4Address
+    gateway: IPv4Address | None
+    dns: tuple[IPv4Address, ...]
+
+    @property
+    def cidr(self) -> str:
+        return str(IPv4Interface(f"{self.address}/{self.prefix}")) if self.address else ""
+
+
+@dataclass(frozen=True)
+class NodeView:
+    """One node with everything derived: release, features, packages, services, addresses."""
+
+    node: Node
+    fqdn: str
+    release: Release
+    features: tuple[str, ...]
+    packages: tuple[str, ...]
+    services: tuple[str, ...]
+    interfaces: tuple[InterfaceView, ...]
+    repos: tuple[Repo, ...]
+    root_disk: str
+    keep_disks: tuple[str, ...]  # disks the installer must never touch (DRBD backing, data)
+    firewall_ports: tuple[str, ...]
+    root_password_hash: str
+    ssh_keys: tuple[str, ...]
+    openstack: OpenStackRole | None
+    missing_features: tuple[str, ...]  # features the release cannot provide (the linter reports them)
+
+    @property
+    def hostname(self) -> str:
+        return self.node.hostname
+
+    @property
+    def has_kickstart(self) -> bool:
+        return self.release.kickstart is not None
+
+    @property
+    def install_tree(self) -> Repo | None:
+        return next((r for r in self.repos if r.install_tree), None)
+
+    @property
+    def extra_repos(self) -> tuple[Repo, ...]:
+        return tuple(r for r in self.repos if not r.install_tree)
+
+    @property
+    def gateway(self) -> IPv4Address | None:
+        return next((i.gateway for i in self.interfaces if i.gateway), None)
+
+    def address_on(self, network: str) -> IPv4Address:
+        found = next((i.address for i in self.interfaces if i.network == network and i.address), None)
+        if found is None:
+            raise KeyError(f"{self.hostname} has no address on {network}")
+        return found
+
+
+class SitePlan:
+    """The inventory with its derived views. Build once with `plan(inventory)`."""
+
+    def __init__(self, inventory: Inventory) -> None:
+        self.inventory = inventory
+        self.site = inventory.site
+
+    @cached_property
+    def nodes(self) -> tuple[NodeView, ...]:
+        return tuple(self._node_view(n) for n in sorted(self.site.nodes, key=lambda n: n.hostname))
+
+    def node(self, hostname: str) -> NodeView:
+        return next(n for n in self.nodes if n.hostname == hostname)
+
+    def cluster_of(self, hostname: str) -> Cluster | None:
+        return next((c for c in self.site.clusters if hostname in c.members), None)
+
+    def drbd_of(self, hostname: str) -> tuple[DrbdResource, ...]:
+        return tuple(r for r in self.site.drbd if hostname in r.members)
+
+    def shared_vgs_of(self, hostname: str) -> tuple[VolumeGroup, ...]:
+        cluster = self.cluster_of(hostname)
+        return tuple(v for v in self.site.volume_groups if v.shared and cluster and v.cluster == cluster.name)
+
+    def nodeids(self, cluster: Cluster) -> dict[str, int]:
+        """Explicit ids where given, else 1, 2, ... in member order."""
+        return {m: cluster.nodeids.get(m, index) for index, m in enumerate(cluster.members, start=1)}
+
+    def features_of(self, node: Node) -> tuple[str, ...]:
+        features = ["base"]
+        if self.drbd_of(node.hostname):
+            features.append("drbd")
+        cluster = self.cluster_of(node.hostname)
+        if cluster is not None:
+            features.append(f"cluster-{cluster.stack.value}")
+            if self.shared_vgs_of(node.hostname):
+                features.append(f"shared-lvm-{cluster.stack.value}")
+        role = self.openstack_role(node)
+        if role is not None:
+            features.extend(["openstack-repo", f"openstack-{role.value}"])
+        return tuple(features)
+
+    def openstack_role(self, node: Node) -> OpenStackRole | None:
+        roles = {self.site.roles[r].openstack for r in node.roles if r in self.site.roles} - {None}
+        if OpenStackRole.CONTROLLER in roles:
+            return OpenStackRole.CONTROLLER
+        return OpenStackRole.COMPUTE if roles else None
+
+    def _node_view(self, node: Node) -> NodeView:
+        site, inv = self.site, self.inventory
+        release = inv.releases[site.release_of(node)]
+        features = self.features_of(node)
+        # openstack-repo is optional: only releases whose OpenStack needs a repo package list it
+        missing = tuple(f for f in features if f not in release.packages and f != "openstack-repo")
+        packages = {p for f in features for p in release.packages.get(f, ())}
+        services = {s for f in features for s in release.services.get(f, ())}
+        for role in node.roles:
+            packages.update(site.roles[role].packages)
+            services.update(site.roles[role].services)
+        nets = {n.name: n for n in site.networks}
+        interfaces = tuple(
+            InterfaceView(
+                name=i.name,
+                mac=i.mac,
+                network=i.network,
+                purpose=nets[i.network].purpose.value,
+                address=i.address,
+                prefix=nets[i.network].cidr.prefixlen,
+                netmask=nets[i.network].cidr.netmask,
+                gateway=nets[i.network].gateway,
+                dns=nets[i.network].dns,
+            )
+            for i in node.interfaces
+        )
+        kinds = {"deb"} if release.family == "debian" else {"rpm"}
+        repos = tuple(inv.repos[r] for r in site.repos if inv.repos[r].kind in kinds)
+        root = next(d.name for d in node.disks if d.use is DiskUse.ROOT)
+        keep = tuple(sorted(d.name for d in node.disks if d.use is not DiskUse.ROOT))
+        return NodeView(
+            node=node,
+            fqdn=f"{node.hostname}.{site.domain}",
+            release=release,
+            features=features,
+            packages=tuple(sorted(packages)),
+            services=tuple(sorted(services)),
+            interfaces=interfaces,
+            repos=repos,
+            root_disk=root,
+            keep_disks=keep,
+            firewall_ports=self._firewall_ports(node),
+            root_password_hash=node.root_password_hash or site.root_password_hash,
+            ssh_keys=tuple(site.ssh_keys) + tuple(node.ssh_keys),
+            openstack=self.openstack_role(node),
+            missing_features=missing,
+        )
+
+    def _firewall_ports(self, node: Node) -> tuple[str, ...]:
+        ports = {f"{r.port}:tcp" for r in self.drbd_of(node.hostname)}
+        cluster = self.cluster_of(node.hostname)
+        if cluster is not None:
+            # corosync/cman use the ring port and the one below it (UDP); dlm talks on 21064/tcp
+            ports |= {f"{cluster.port}:udp", f"{cluster.port - 1}:udp", "21064:tcp"}
+            if cluster.stack is Stack.CURRENT:
+                ports.add("2224:tcp")  # pcsd
+        role = self.openstack_role(node)
+        if role is OpenStackRole.CONTROLLER:
+            ports |= {"8774:tcp", "8775:tcp", "6080:tcp", "5672:tcp", "3306:tcp"}
+        elif role is OpenStackRole.COMPUTE:
+            ports.add("16509:tcp")  # libvirt migration
+        return tuple(sorted(ports, key=lambda p: (int(p.split(":")[0]), p)))
+
+    @cached_property
+    def hosts_entries(self) -> tuple[str, ...]:
+        """/etc/hosts lines shared by every node. A cluster member's name resolves to its ring
+        address (cman and corosync find the local node that way); other addresses get
+        `<host>-<network>` aliases."""
+        lines = []
+        for view in self.nodes:
+            cluster = self.cluster_of(view.hostname)
+            statics = [i for i in view.interfaces if i.address]
+            if not statics:
+                continue
+            primary = next((i for i in statics if cluster and i.network == cluster.network), statics[0])
+            lines.append(f"{primary.address} {view.fqdn} {view.hostname}")
+            lines.extend(f"{i.address} {view.hostname}-{i.network}" for i in statics if i is not primary)
+        return tuple(lines)
+
+    @property
+    def fencing_is_manual(self) -> bool:
+        return any(c.fencing.mode is FencingMode.MANUAL for c in self.site.clusters)
+
+
+def plan(inventory: Inventory) -> SitePlan:
+    return SitePlan(inventory)

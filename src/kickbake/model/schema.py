@@ -1,0 +1,270 @@
+"""The site inventory as typed, frozen objects. Every field is documented here; docs/inventory.md
+and docs/inventory.schema.json are generated from these classes (`./kb schema`)."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from kickbake.model.types import (
+    Bake,
+    DevicePath,
+    DhcpMode,
+    DiskUse,
+    DrbdFencing,
+    FencingMode,
+    Frozen,
+    Hostname,
+    ImageType,
+    InterfaceName,
+    MacAddress,
+    NetworkPurpose,
+    OpenStackRole,
+    PackageName,
+    PasswordHash,
+    Size,
+    SshKey,
+    Stack,
+    check_secret_free,
+    invalid,
+)
+
+
+class Network(Frozen):
+    """An IPv4 network the nodes sit on."""
+
+    name: Hostname = Field(description="Name the interfaces refer to, e.g. `mgmt` or `replication`.")
+    cidr: IPv4Network = Field(description="Network in CIDR form, e.g. `10.0.0.0/24`.")
+    gateway: IPv4Address | None = Field(None, description="Default gateway; only one network should set it.")
+    dns: tuple[IPv4Address, ...] = Field((), description="Name servers handed to nodes on this network.")
+    purpose: NetworkPurpose = Field(
+        NetworkPurpose.MANAGEMENT,
+        description="`management`, `replication` (DRBD, often a back-to-back link) or `cluster` (ring only).",
+    )
+
+
+class Interface(Frozen):
+    """One network interface of a node."""
+
+    name: InterfaceName = Field(description="Kernel name of the interface, e.g. `eth0`.")
+    mac: MacAddress = Field(description="MAC address, `aa:bb:cc:dd:ee:ff`; PXE and first boot match on it.")
+    network: str = Field(description="Name of the network (see `networks`) this interface is on.")
+    address: IPv4Address | None = Field(None, description="Static address; omitted means DHCP.")
+
+
+class Disk(Frozen):
+    """A disk of a node and what it is for."""
+
+    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*$")] = Field(
+        description="Kernel name without /dev, e.g. `vda` or `sdb`."
+    )
+    use: DiskUse = Field(description="`root` (the OS), `drbd` (a DRBD backing disk), `data` or `unused`.")
+    size_gib: int | None = Field(None, gt=0, description="Size in GiB, for the root partition layout.")
+
+
+class Node(Frozen):
+    """One machine of the site."""
+
+    hostname: Hostname = Field(description="Short host name; also the DRBD `on` name and cluster node name.")
+    roles: tuple[str, ...] = Field(description="Names of roles (see `roles`) this node has.")
+    release: str | None = Field(None, description="Target release; overrides the roles' and the site's.")
+    interfaces: tuple[Interface, ...] = Field(min_length=1, description="Network interfaces.")
+    disks: tuple[Disk, ...] = Field(min_length=1, description="Disks; exactly one with `use: root`.")
+    root_password_hash: PasswordHash | None = Field(
+        None, description="crypt(3) hash for root (`openssl passwd -6`); overrides the site's."
+    )
+    ssh_keys: tuple[SshKey, ...] = Field((), description="Extra authorized keys for root.")
+
+
+class Role(Frozen):
+    """What a kind of node runs."""
+
+    release: str | None = Field(None, description="Target release for nodes of this role.")
+    packages: tuple[PackageName, ...] = Field((), description="Extra packages beyond those the role implies.")
+    openstack: OpenStackRole | None = Field(None, description="`controller` or `compute` for OpenStack Nova.")
+    instances_path: str | None = Field(
+        None, description="Nova `instances_path` for computes of this role (default from `openstack`)."
+    )
+    services: tuple[str, ...] = Field((), description="Extra systemd services to enable.")
+
+
+class FenceDevice(Frozen):
+    """A fence device that can power off one node."""
+
+    node: Hostname = Field(description="The node this device fences.")
+    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = Field(description="Fence agent, e.g. `fence_ipmilan`.")
+    params: Annotated[dict[str, str], AfterValidator(check_secret_free)] = Field(
+        default_factory=dict, description="Agent parameters such as `ip` and `username`; never a password."
+    )
+
+
+class Fencing(Frozen):
+    """How the cluster fences a failed node."""
+
+    mode: FencingMode = Field(description="`device` (production), `manual` (lab only) or `disabled`.")
+    devices: tuple[FenceDevice, ...] = Field((), description="With `mode: device`, one device per member.")
+    post_join_delay: int = Field(30, ge=0, description="cman fence_daemon post_join_delay in seconds.")
+
+
+class Quorum(Frozen):
+    """Quorum settings; leave unset to get the right values for the member count and stack."""
+
+    two_node: bool | None = Field(None, description="Two-node mode; derived from the member count when unset.")
+    expected_votes: int | None = Field(None, ge=1, description="Expected votes; cman two-node needs 1, corosync 3 needs 2.")
+    wait_for_all: bool | None = Field(None, description="corosync 3 votequorum wait_for_all.")
+
+
+class Cluster(Frozen):
+    """A cluster of nodes sharing storage."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")] = Field(
+        description="Cluster name, at most 16 characters (cman and dlm use it)."
+    )
+    stack: Stack = Field(description="`legacy` (cman, clvmd, corosync 1.x) or `current` (corosync 3, pacemaker).")
+    members: tuple[str, ...] = Field(min_length=1, description="Host names of the member nodes.")
+    network: str = Field(description="Network the cluster ring runs on.")
+    fencing: Fencing = Field(description="Fencing of failed members.")
+    crypto: bool = Field(True, description="Encrypt and authenticate ring traffic (secauth / crypto_cipher).")
+    transport: Literal["knet", "udpu", "udp"] = Field("knet", description="corosync 3 transport.")
+    quorum: Quorum = Field(default_factory=Quorum, description="Quorum overrides.")
+    nodeids: dict[str, int] = Field(
+        default_factory=dict, description="Explicit node ids by host name; default 1, 2, ... in member order."
+    )
+    port: int = Field(5405, ge=1, le=65535, description="Ring port (cman/corosync mcastport).")
+    multicast: IPv4Address | None = Field(None, description="Legacy cman multicast address; default from the name.")
+
+
+class DrbdResource(Frozen):
+    """A replicated DRBD block device."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = Field(description="Resource name, e.g. `r0`.")
+    members: tuple[str, ...] = Field(min_length=2, description="Host names of the replicas.")
+    disk: DevicePath = Field(description="Backing disk on every member, e.g. `/dev/vdb`.")
+    device: DevicePath = Field(description="DRBD device, `/dev/drbdN`; N is the minor.")
+    network: str = Field(description="Replication network (each member's address on it is used).")
+    port: int = Field(7788, ge=1, le=65535, description="TCP port of the replication link.")
+    protocol: Literal["A", "B", "C"] = Field("C", description="Replication protocol; dual-primary needs C.")
+    dual_primary: bool = Field(False, description="Both members primary at once (needs cluster locking above).")
+    allow_two_primaries: bool | None = Field(None, description="Override; default follows `dual_primary`.")
+    become_primary_on_both: bool | None = Field(None, description="DRBD 8.x startup option; default follows `dual_primary`.")
+    fencing: DrbdFencing | None = Field(
+        None, description="DRBD fencing policy; default resource-and-stonith for dual-primary, else resource-only."
+    )
+    fence_peer_handler: str | None = Field(None, description="Override the release's fence-peer handler path.")
+    fence_peer_network: str | None = Field(
+        None, description="Network the fence-peer handler reaches the peer over (should not be the replication link)."
+    )
+    sync_rate: Size = Field("33M", description="Resync rate.")
+    meta_disk: Literal["internal"] = Field("internal", description="Where DRBD metadata lives.")
+
+
+class LogicalVolume(Frozen):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+.-]+$")] = Field(description="LV name.")
+    size: Size = Field(description="LV size, e.g. `10G`.")
+
+
+class VolumeGroup(Frozen):
+    """An LVM volume group, usually shared on a DRBD device."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+.-]+$")] = Field(description="VG name, e.g. `vg_shared`.")
+    devices: tuple[DevicePath, ...] = Field(min_length=1, description="Physical volumes, e.g. `/dev/drbd0`.")
+    shared: bool = Field(False, description="Clustered (legacy clvmd) or shared (lvmlockd) VG.")
+    cluster: str | None = Field(None, description="Cluster whose locking protects a shared VG.")
+    logical_volumes: tuple[LogicalVolume, ...] = Field((), description="LVs to create at first boot.")
+
+
+class OpenStack(Frozen):
+    """OpenStack Nova settings common to the site."""
+
+    instances_path: str = Field("/var/lib/nova/instances", description="Default Nova instances_path.")
+    images_type: Literal["default", "qcow2", "raw", "lvm"] = Field("default", description="libvirt images_type.")
+    images_volume_group: str | None = Field(None, description="VG for `images_type: lvm`.")
+
+
+class BaseImage(Frozen):
+    """A local cloud image to start from, pinned by checksum."""
+
+    path: str = Field(description="Path or URL of the base cloud image.")
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="Its sha256.")
+
+
+class Image(Frozen):
+    """A node image baked with diskimage-builder."""
+
+    name: Hostname = Field(description="Image name; files are output/<site>/images/<name>.<type>.")
+    roles: tuple[str, ...] = Field(min_length=1, description="Roles whose nodes boot this image.")
+    bake: Bake = Field(Bake.COMPLETE, description="`base`, `complete` or `full`.")
+    types: tuple[ImageType, ...] = Field((ImageType.QCOW2,), description="Output types: qcow2, raw, tar.")
+    base: BaseImage | None = Field(None, description="Pinned local cloud image (Fedora/EL) instead of the mirror.")
+    size_gib: int = Field(4, gt=0, description="Image size in GiB.")
+
+
+class Pxe(Frozen):
+    """The boot server of the site."""
+
+    server: IPv4Address = Field(description="Address of the boot/HTTP server on the management network.")
+    network: str = Field(description="Network the nodes PXE boot on.")
+    http_port: int = Field(80, ge=1, le=65535, description="HTTP port serving kickstarts and images.")
+    dhcp: DhcpMode = Field(DhcpMode.OWN, description="`own` (hand out addresses) or `proxy` (PXE answers only).")
+    console: str = Field("ttyS0,115200", description="Serial console for installers.")
+    kernel_args: tuple[str, ...] = Field((), description="Extra installer kernel arguments.")
+
+
+class Licenses(Frozen):
+    """License policy of the site's images."""
+
+    deny: tuple[str, ...] = Field((), description="SPDX license ids no image may contain.")
+
+
+class Site(Frozen):
+    """A site inventory: one file in sites/."""
+
+    site: Hostname = Field(description="Site name; outputs go to output/<site>/.")
+    description: str = Field("", description="Free text.")
+    domain: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = Field(
+        description="DNS domain of the nodes."
+    )
+    release: str = Field(description="Default target release, e.g. `fedora-15`, `el9`, `debian-12`.")
+    timezone: str = Field("UTC", description="Olson time zone.")
+    repos: tuple[str, ...] = Field((), description="Names of repos (defined in repos/*.yml) nodes install from.")
+    root_password_hash: PasswordHash = Field(description="crypt(3) hash for root on every node.")
+    ssh_keys: tuple[SshKey, ...] = Field((), description="Authorized keys for root on every node.")
+    networks: tuple[Network, ...] = Field(min_length=1, description="Networks.")
+    roles: dict[Hostname, Role] = Field(description="Roles by name.")
+    nodes: tuple[Node, ...] = Field(min_length=1, description="Nodes.")
+    clusters: tuple[Cluster, ...] = Field((), description="Clusters.")
+    drbd: tuple[DrbdResource, ...] = Field((), description="DRBD resources.")
+    volume_groups: tuple[VolumeGroup, ...] = Field((), description="LVM volume groups.")
+    openstack: OpenStack | None = Field(None, description="OpenStack Nova settings.")
+    images: tuple[Image, ...] = Field((), description="Node images to bake.")
+    pxe: Pxe | None = Field(None, description="PXE boot server.")
+    licenses: Licenses = Field(default_factory=Licenses, description="License policy.")
+    insecure: bool = Field(False, description="Allow repos without gpgcheck (warns on every run).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        if not value or " " in value or value.startswith("/"):
+            raise invalid(f"{value!r} is not a time zone", "write an Olson name such as UTC or Europe/Berlin")
+        return value
+
+    def node(self, hostname: str) -> Node:
+        return next(n for n in self.nodes if n.hostname == hostname)
+
+    def network(self, name: str) -> Network:
+        return next(n for n in self.networks if n.name == name)
+
+    def release_of(self, node: Node) -> str:
+        """The node's own release, else the first of its roles that names one, else the site's."""
+        if node.release:
+            return node.release
+        for role in node.roles:
+            if role in self.roles and self.roles[role].release:
+                return self.roles[role].release or self.release
+        return self.release
+
+
+def json_schema() -> dict[str, Any]:
+    return Site.model_json_schema()

@@ -1,0 +1,136 @@
+"""The pipeline as its stages: load inventory -> validate -> render -> (build -> record).
+
+Each public function here is what one task calls."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kickbake.errors import BadInput, Problem
+from kickbake.lint import Finding, Severity, lint_site
+from kickbake.model import SitePlan, load_site, plan
+from kickbake.output import Stage, staged_site_output
+from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
+from kickbake.progress import Progress
+from kickbake.record.inputs import input_hashes, inputs_digest
+from kickbake.render.kickstart import render_kickstart
+from kickbake.validate.kickstart import validate_kickstart
+
+
+@dataclass
+class NodeResult:
+    node: str
+    release: str
+    roles: tuple[str, ...]
+    outputs: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SiteResult:
+    site: str
+    inventory: str
+    output: str
+    nodes: list[NodeResult]
+    findings: list[Finding]
+    inputs_digest: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "site": self.site,
+            "inventory": self.inventory,
+            "output": self.output,
+            "inputs_digest": self.inputs_digest,
+            "nodes": [n.__dict__ for n in self.nodes],
+            "findings": [f.as_dict() for f in self.findings],
+        }
+
+
+def bundled_sites() -> list[Path]:
+    return [SITES_DIR / f"{name}.yml" for name in BUNDLED_SITES]
+
+
+def check_site(site_path: str | Path) -> tuple[SitePlan, list[Finding]]:
+    """Load and lint; raise BadInput when an error-severity finding blocks rendering."""
+    site_plan = plan(load_site(site_path))
+    findings = lint_site(site_plan)
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    if errors:
+        raise BadInput([Problem(f.file, f.line, f.field, f"{f.rule}: {f.message}", f.hint) for f in errors])
+    return site_plan, findings
+
+
+def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]) -> None:
+    problems = []
+    for node in site_plan.nodes:
+        result = results[node.hostname]
+        kickstart = node.release.kickstart
+        if kickstart is None:
+            result.notes.append(f"no kickstart: {node.release.pretty} has no anaconda (image and PXE target)")
+            continue
+        text = render_kickstart(site_plan, node, digest)
+        relative = f"kickstarts/{node.hostname}.ks"
+        for finding in validate_kickstart(text, kickstart.handler):
+            problems.append(
+                Problem(relative, finding.line, node.hostname, f"pykickstart {kickstart.handler}: {finding.message}",
+                        f"rendered from {finding.template}: {finding.text.strip()!r}")
+            )
+        stage.write(relative, text)
+        result.outputs.append(relative)
+    if problems:
+        raise BadInput(problems)
+
+
+def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> SiteResult:
+    """Render every output of one site into output/<site>/, atomically."""
+    progress = progress or Progress.quiet()
+    site_plan, findings = check_site(site_path)
+    site = site_plan.site
+    hashes = input_hashes(site_plan.inventory)
+    digest = inputs_digest(hashes)
+    results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
+    with staged_site_output(out_root, site.site) as stage:
+        with progress.step(f"{site.site}: kickstarts"):
+            _render_kickstarts(site_plan, stage, digest, results)
+        stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
+    return SiteResult(
+        site=site.site,
+        inventory=site_plan.inventory.source.name,
+        output=str(out_root / site.site),
+        nodes=list(results.values()),
+        findings=findings,
+        inputs_digest=digest,
+    )
+
+
+def validate_site(site_path: str | Path) -> SiteResult:
+    """Load, lint and render in memory (nothing written); raise on any error."""
+    site_plan, findings = check_site(site_path)
+    digest = inputs_digest(input_hashes(site_plan.inventory))
+    results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
+    problems = []
+    for node in site_plan.nodes:
+        if node.release.kickstart is None:
+            continue
+        text = render_kickstart(site_plan, node, digest)
+        found = validate_kickstart(text, node.release.kickstart.handler)
+        problems.extend(Problem(f"{node.hostname}.ks", f.line, node.hostname, f.message, f.template) for f in found)
+        results[node.hostname].notes.append(f"kickstart valid for pykickstart {node.release.kickstart.handler}")
+    if problems:
+        raise BadInput(problems)
+    return SiteResult(site_plan.site.site, site_plan.inventory.source.name, "", list(results.values()), findings, digest)
+
+
+def _sites(site: str | Path | None) -> list[Path]:
+    return [Path(site)] if site else bundled_sites()
+
+
+def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> list[SiteResult]:
+    """Render one site, or every bundled site when `site` is None."""
+    return [render_site(path, out_root, progress) for path in _sites(site)]
+
+
+def validate_sites(site: str | Path | None) -> list[SiteResult]:
+    return [validate_site(path) for path in _sites(site)]

@@ -1,0 +1,1 @@
+"""Render stage: model -> files (kickstarts, node config bundles, PXE trees)."""

@@ -1,0 +1,48 @@
+"""Showing results: a table for people, JSON for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from kickbake.errors import KickbakeError
+from kickbake.lint import Finding
+from kickbake.pipeline import SiteResult
+
+
+def print_json(payload: object) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def print_findings(findings: Sequence[Finding], console: Console) -> None:
+    for finding in findings:
+        style = "red" if finding.severity.value == "error" else "yellow"
+        console.print(f"[{style}]{escape(str(finding))}[/{style}]", highlight=False, soft_wrap=True)
+
+
+def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str = "kickbake") -> None:
+    if as_json:
+        print_json({"sites": [r.as_dict() for r in results]})
+        return
+    console = Console(highlight=False)
+    table = Table(title=title)
+    for column in ("site", "node", "release", "roles", "outputs"):
+        table.add_column(column)
+    for result in results:
+        for node in result.nodes:
+            outputs = ", ".join(node.outputs) if node.outputs else ""
+            notes = "; ".join(node.notes)
+            table.add_row(result.site, node.node, node.release, ", ".join(node.roles),
+                          "\n".join(x for x in (outputs, notes) if x))
+    console.print(table)
+    for result in results:
+        print_findings(result.findings, console)
+
+
+def print_error(error: KickbakeError) -> None:
+    Console(file=sys.stderr, highlight=False).print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)

@@ -1,0 +1,1 @@
+"""Real-tool validation: every rendered file is checked by the program that will read it."""

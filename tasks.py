@@ -1,0 +1,70 @@
+"""kickbake tasks. Each task is a few lines that call one library function; `./kb --list` shows them.
+
+The same collection is the `kickbake` command (kickbake.cli) and works with `invoke --list`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from invoke import Exit, task
+
+from kickbake import devtools, docs, pipeline
+from kickbake.errors import KickbakeError
+from kickbake.paths import OUTPUT_DIR
+from kickbake.progress import Progress
+from kickbake.report import print_error, print_sites
+
+SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
+             "debug": "show a traceback on errors"}
+
+
+def reported(body: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn kickbake's errors into a message for people and the right exit code."""
+
+    @wraps(body)
+    def wrapper(c: Any, *args: Any, debug: bool = False, **kwargs: Any) -> Any:
+        try:
+            return body(c, *args, **kwargs)
+        except KickbakeError as error:
+            if debug:
+                raise
+            print_error(error)
+            raise Exit(code=error.exit_code) from None
+
+    return wrapper
+
+
+@task(help=SITE_HELP)
+@reported
+def render(c, site=None, json=False, debug=False):
+    """Render kickstarts (and every other output) for a site into output/<site>/, atomically."""
+    print_sites(pipeline.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
+
+
+@task(help=SITE_HELP)
+@reported
+def validate(c, site=None, json=False, debug=False):
+    """Load, lint and validate a site without writing anything."""
+    print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
+
+
+@task(help={"json": "machine-readable output", "debug": "show a traceback on errors"})
+@reported
+def demo(c, json=False, debug=False):
+    """The main job: render and validate every bundled site, then print a summary table."""
+    print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
+
+
+@task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
+def test(c, k="", fast=False):
+    """Install the Debian tools the tests need (as root), then run ruff, mypy and the whole test suite."""
+    raise Exit(code=devtools.run_tests(select=k, fast=fast))
+
+
+@task(help={"check": "fail if the generated files are out of date instead of writing them"})
+@reported
+def schema(c, check=False, debug=False):
+    """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
+    docs.write_inventory_docs(check=check)
