@@ -1,0 +1,1 @@
+"""Build stage: disk-image-create driver."""

@@ -1,0 +1,1 @@
+"""What runs on the node at first boot, and the contract (steps.py) the renderer writes for it."""

@@ -1,0 +1,70 @@
+"""The contract between the renderer and the first-boot agent: what `node.json` holds.
+
+`output/<site>/nodes/<node>/node.json` is written by kickbake.render (one per node) and read on
+the node by the first-boot agent (elements/kickbake-firstboot). The agent knows exactly the
+actions listed in ACTIONS; each step is idempotent, and `once` steps are guarded so they never
+destroy data (no create-md, pvcreate, vgcreate or mkfs on a device that already holds DRBD
+metadata, an LVM label or a filesystem signature)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+# action -> the args it takes (all strings, lists of strings or ints) and what it does
+ACTIONS: dict[str, str] = {
+    "set-hostname": "args: hostname. Set the static host name.",
+    "configure-network": "args: interfaces [{name, mac, address (CIDR or ''), gateway}]. Static addresses.",
+    "install-files": "args: none. Copy the bundle's files (node.json `files`) with mode/owner/group.",
+    "install-packages": "args: packages. Install from the site repos (bake level `base` only).",
+    "enable-services": "args: services. systemctl enable (not start).",
+    "start-services": "args: services. systemctl start, in order.",
+    "load-module": "args: module. modprobe.",
+    "lvm-add-device": "args: device. lvmdevices --adddev where the devices file is in use.",
+    "drbd-create-md": "args: resource, disk. Only if `drbdadm dump-md` finds no metadata and `wipefs -n` no signature.",
+    "drbd-up": "args: resource. drbdadm adjust (idempotent form of up).",
+    "drbd-initial-sync": "args: resource. ONE node: primary --force, only when both sides are Inconsistent.",
+    "drbd-wait-connected": "args: resource, timeout. Wait for Connected and UpToDate on both sides.",
+    "drbd-primary": "args: resource. drbdadm primary (dual-primary second node, after sync).",
+    "vg-create-shared": "args: vg, devices, lock_type (dlm|clvm|none). ONE node; skipped if the VG or a PV label exists.",
+    "vg-lock-start": "args: vg, timeout. Other nodes: wait for the VG to appear, then vgchange --lock-start.",
+    "lv-create": "args: vg, lv, size, activation (ey|sy|y). ONE node; skipped if the LV exists.",
+    "run": "args: argv. A fixed command from kickbake's templates (never inventory text through a shell).",
+}
+
+
+@dataclass(frozen=True)
+class BundleFile:
+    path: str  # absolute path on the node, e.g. /etc/corosync/corosync.conf
+    source: str  # path inside the bundle directory, e.g. etc/corosync/corosync.conf
+    mode: str = "0644"
+    owner: str = "root"
+    group: str = "root"
+    secret: bool = False  # never printed, mode 0600
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str  # unique within the node, stable across renders: "drbd-create-md:r0"
+    action: str
+    args: dict[str, Any] = field(default_factory=dict)
+    once: bool = False  # recorded as done in /var/lib/kickbake/steps/<id>; skipped afterwards
+
+    def __post_init__(self) -> None:
+        if self.action not in ACTIONS:
+            raise ValueError(f"unknown first-boot action {self.action!r}")
+
+
+@dataclass(frozen=True)
+class NodeBundle:
+    site: str
+    node: str
+    release: str
+    files: tuple[BundleFile, ...]
+    steps: tuple[Step, ...]
+    schema: int = SCHEMA_VERSION
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
