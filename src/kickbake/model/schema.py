@@ -212,6 +212,17 @@ class Pxe(Frozen):
     kernel_args: tuple[str, ...] = Field((), description="Extra installer kernel arguments.")
 
 
+class Lvm(Frozen):
+    """LVM device filtering; leave unset to get filters derived from the DRBD resources."""
+
+    filter: tuple[str, ...] | None = Field(
+        None, description='lvm.conf devices/filter, e.g. `["a|^/dev/drbd.*|", "r|.*|"]`; default derived.'
+    )
+    global_filter: tuple[str, ...] | None = Field(
+        None, description="lvm.conf devices/global_filter; default rejects the DRBD backing disks."
+    )
+
+
 class Licenses(Frozen):
     """License policy of the site's images."""
 
@@ -240,6 +251,7 @@ class Site(Frozen):
     openstack: OpenStack | None = Field(None, description="OpenStack Nova settings.")
     images: tuple[Image, ...] = Field((), description="Node images to bake.")
     pxe: Pxe | None = Field(None, description="PXE boot server.")
+    lvm: Lvm = Field(default_factory=Lvm, description="LVM filter overrides.")
     licenses: Licenses = Field(default_factory=Licenses, description="License policy.")
     insecure: bool = Field(False, description="Allow repos without gpgcheck (warns on every run).")
 
