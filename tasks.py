@@ -14,7 +14,7 @@ from kickbake import devtools, docs, pipeline
 from kickbake.errors import KickbakeError
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
-from kickbake.report import print_error, print_sites
+from kickbake.report import print_error, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -43,10 +43,15 @@ def render(c, site=None, json=False, debug=False):
     print_sites(pipeline.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
 
 
-@task(help=SITE_HELP)
+@task(help={**SITE_HELP, "real_tools": "also render to a temporary directory and check every file "
+                                        "with drbdadm, corosync, crm_verify, lvmconfig, pykickstart"})
 @reported
-def validate(c, site=None, json=False, debug=False):
-    """Load, lint and validate a site without writing anything."""
+def validate(c, site=None, json=False, real_tools=False, debug=False):
+    """Load, lint and validate a site without writing anything (--real-tools: per-file tool checks)."""
+    if real_tools:
+        if print_tool_checks(pipeline.validate_real_tools(site, Progress.to_stderr()), as_json=json):
+            raise Exit(code=1)
+        return
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
 
 

@@ -12,7 +12,14 @@ from pathlib import Path
 from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
-SYSTEM_TOOLS: dict[str, str] = {}
+SYSTEM_TOOLS: dict[str, str] = {
+    "drbdadm": "drbd-utils",  # drbdadm dump per node (8.3/8.4/9 parsers)
+    "corosync": "corosync",  # corosync -c FILE -t
+    "crm_verify": "pacemaker-cli-utils",  # crm_verify --xml-file
+    "lvmconfig": "lvm2",  # lvmconfig --validate
+    "unshare": "util-linux",  # network/UTS/mount namespaces for drbdadm and corosync
+    "ip": "iproute2",  # the node's address on lo inside the namespace
+}
 
 
 def missing_tools() -> dict[str, str]:

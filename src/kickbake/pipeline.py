@@ -5,6 +5,7 @@ Each public function here is what one task calls."""
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.kickstart import render_kickstart
 from kickbake.render.nodes import render_node_bundles
 from kickbake.validate.kickstart import validate_kickstart
+from kickbake.validate.tools import FileCheck, check_site_output
 
 
 @dataclass
@@ -138,3 +140,17 @@ def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR, progress:
 
 def validate_sites(site: str | Path | None) -> list[SiteResult]:
     return [validate_site(path) for path in _sites(site)]
+
+
+def validate_real_tools(site: str | Path | None, progress: Progress | None = None) -> list[FileCheck]:
+    """Render each site into a temporary directory (output/ is not touched) and check every
+    rendered file with the real tool that reads it; one FileCheck per file and node."""
+    progress = progress or Progress.quiet()
+    checks: list[FileCheck] = []
+    for path in _sites(site):
+        with tempfile.TemporaryDirectory(prefix="kickbake-validate-") as tmp:
+            result = render_site(path, Path(tmp))
+            with progress.step(f"{result.site}: real tools"):
+                site_plan = plan(load_site(path))
+                checks.extend(check_site_output(site_plan, Path(result.output)))
+    return checks

@@ -13,6 +13,7 @@ from rich.table import Table
 from kickbake.errors import KickbakeError
 from kickbake.lint import Finding
 from kickbake.pipeline import SiteResult
+from kickbake.validate.tools import FileCheck
 
 
 def print_json(payload: object) -> None:
@@ -46,3 +47,19 @@ def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str
 
 def print_error(error: KickbakeError) -> None:
     Console(file=sys.stderr, highlight=False).print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+
+
+def print_tool_checks(checks: Sequence[FileCheck], as_json: bool = False) -> int:
+    """Show one line per checked file; return how many failed."""
+    failed = sum(1 for c in checks if c.status == "failed")
+    if as_json:
+        print_json({"checks": [c.as_dict() for c in checks], "failed": failed})
+        return failed
+    console = Console(highlight=False, soft_wrap=True)
+    style = {"ok": "green", "failed": "red", "skipped": "yellow"}
+    for c in checks:
+        status = f"[{style[c.status]}]{c.status}[/{style[c.status]}]"
+        console.print(f"{status} {escape(c.site)}/{escape(c.file)} \\[{escape(c.tool)}]: {escape(c.detail)}")
+    counts = {s: sum(1 for c in checks if c.status == s) for s in style}
+    console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({len(checks)} file checks)")
+    return failed
