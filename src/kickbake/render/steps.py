@@ -67,6 +67,9 @@ def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[
     if vgs:
         services.extend(LOCKING_SERVICES[view.stack])
     steps = [Step("start-services:cluster", "start-services", {"services": services})]
+    if not view.has_fence_devices:
+        # nothing will push the CIB, so pacemaker never manages these: they must come back on reboot
+        steps.append(Step("enable-services:cluster", "enable-services", {"services": services}))
     if vgs and node.release.facts.devices_file:
         devices = sorted({d for vg in vgs for d in vg.devices})
         steps.extend(Step(f"lvm-add-device:{d}", "lvm-add-device", {"device": d}) for d in devices)

@@ -1,5 +1,7 @@
-"""corosync 3: `corosync -c /etc/corosync/corosync.conf -t` as the node. corosync finds the
-local node by its ring0_addr, so the address goes on lo; with crypto on it also reads
+"""corosync 3: `corosync -c /etc/corosync/corosync.conf -t` as the node. corosync 3.1.7 finds the
+local node by a ring0_addr on a local interface, else by `uname -n` equal to a nodelist name
+(measured: a foreign address passes when the host name matches; neither -> rc 8), so both the
+address (on lo) and the host name are set; with crypto on it also reads
 /etc/corosync/authkey, so the bundle's etc/corosync is bound over /etc/corosync in a private
 mount namespace (the host's own files are never touched)."""
 
