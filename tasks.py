@@ -43,13 +43,16 @@ def render(c, site=None, json=False, debug=False):
     print_sites(pipeline.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
 
 
-@task(help={**SITE_HELP, "real_tools": "also render to a temporary directory and check every file "
-                                        "with drbdadm, corosync, crm_verify, lvmconfig, pykickstart"})
+REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
+
+
+@task(help={**SITE_HELP, "real_tools": REAL_TOOLS_HELP})
 @reported
 def validate(c, site=None, json=False, real_tools=False, debug=False):
-    """Load, lint and validate a site without writing anything (--real-tools: per-file tool checks)."""
+    """Load, lint and validate a site without writing anything (--real-tools: check each file)."""
     if real_tools:
-        if print_tool_checks(pipeline.validate_real_tools(site, Progress.to_stderr()), as_json=json):
+        checks = pipeline.validate_real_tools(site, Progress.to_stderr())
+        if print_tool_checks(checks, as_json=json):
             raise Exit(code=1)
         return
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")

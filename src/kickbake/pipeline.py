@@ -99,7 +99,8 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
             _render_kickstarts(site_plan, stage, digest, results)
         with progress.step(f"{site.site}: node bundles"):
             for hostname, written in render_node_bundles(site_plan, stage).items():
-                results[hostname].outputs.append(f"nodes/{hostname}/ ({len(written) - 1} files + node.json)")
+                count = len(written) - 1
+                results[hostname].outputs.append(f"nodes/{hostname}/ ({count} files + node.json)")
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,
@@ -142,7 +143,9 @@ def validate_sites(site: str | Path | None) -> list[SiteResult]:
     return [validate_site(path) for path in _sites(site)]
 
 
-def validate_real_tools(site: str | Path | None, progress: Progress | None = None) -> list[FileCheck]:
+def validate_real_tools(
+    site: str | Path | None, progress: Progress | None = None
+) -> list[FileCheck]:
     """Render each site into a temporary directory (output/ is not touched) and check every
     rendered file with the real tool that reads it; one FileCheck per file and node."""
     progress = progress or Progress.quiet()

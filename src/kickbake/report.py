@@ -59,7 +59,9 @@ def print_tool_checks(checks: Sequence[FileCheck], as_json: bool = False) -> int
     style = {"ok": "green", "failed": "red", "skipped": "yellow"}
     for c in checks:
         status = f"[{style[c.status]}]{c.status}[/{style[c.status]}]"
-        console.print(f"{status} {escape(c.site)}/{escape(c.file)} \\[{escape(c.tool)}]: {escape(c.detail)}")
+        where = f"{escape(c.site)}/{escape(c.file)} \\[{escape(c.tool)}]"
+        console.print(f"{status} {where}: {escape(c.detail)}")
     counts = {s: sum(1 for c in checks if c.status == s) for s in style}
-    console.print(", ".join(f"{n} {s}" for s, n in counts.items()) + f" ({len(checks)} file checks)")
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    console.print(f"{summary} ({len(checks)} file checks)")
     return failed

@@ -53,19 +53,34 @@ def test_every_file_of_every_bundled_site_passes_its_tool(site: Path, out_root: 
     assert checks
     assert [c for c in checks if c.status != "ok"] == []
     tools = {c.tool.split()[0] for c in checks}
-    expected = {"drbdadm", "nova.conf", "pykickstart"} - ({"pykickstart"} if site.stem == "lab-debian" else set())
-    expected |= {"cluster.conf", "lvm2"} if site.stem == "lab-legacy" else {"corosync", "crm_verify", "lvmconfig"}
+    expected = {"drbdadm", "nova.conf", "pykickstart"} - (
+        {"pykickstart"} if site.stem == "lab-debian" else set()
+    )
+    expected |= (
+        {"cluster.conf", "lvm2"}
+        if site.stem == "lab-legacy"
+        else {"corosync", "crm_verify", "lvmconfig"}
+    )
     assert expected <= tools
 
 
-@pytest.mark.parametrize(("site", "dialect", "old", "new"), [
-    ("lab-legacy", "8.3", "allow-two-primaries;", "allow-two-primaries yes;"),  # 8.4 syntax: drbdadm-83 says no
-    # (drbdadm-84 dump does not check option values, e.g. `fencing resource-and-stonit`: keywords only)
-    ("lab-debian", "8.4", "resync-rate 33M;", "resync-rat 33M;"),
-    ("lab-el9", "9", "node-id 1;", "node-id 0;"),  # duplicate node-id
-])
-def test_drbdadm_rejects_a_broken_resource(site: str, dialect: str, old: str, new: str, out_root: Path,
-                                           tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("site", "dialect", "old", "new"),
+    [
+        (
+            "lab-legacy",
+            "8.3",
+            "allow-two-primaries;",
+            "allow-two-primaries yes;",
+        ),  # 8.4 syntax: drbdadm-83 says no
+        # drbdadm-84 dump checks keywords, not values (`fencing resource-and-stonit` passes)
+        ("lab-debian", "8.4", "resync-rate 33M;", "resync-rat 33M;"),
+        ("lab-el9", "9", "node-id 1;", "node-id 0;"),  # duplicate node-id
+    ],
+)
+def test_drbdadm_rejects_a_broken_resource(
+    site: str, dialect: str, old: str, new: str, out_root: Path, tmp_path: Path
+) -> None:
     require_tool("drbdadm")
     require_netns()
     etc = copy_node(render(SITES / f"{site}.yml", out_root), "drbd-node1", tmp_path)
@@ -84,7 +99,9 @@ def test_drbdadm_needs_the_nodes_own_address(out_root: Path, tmp_path: Path) -> 
     assert not ok and "10.0.0.1 not found" in said
 
 
-def test_corosync_rejects_a_syntax_error_and_a_foreign_address(out_root: Path, tmp_path: Path) -> None:
+def test_corosync_rejects_a_syntax_error_and_a_foreign_address(
+    out_root: Path, tmp_path: Path
+) -> None:
     require_tool("corosync")
     require_netns()
     etc = copy_node(render(SITES / "lab-debian.yml", out_root), "drbd-node2", tmp_path)
@@ -114,7 +131,9 @@ def test_crm_verify_rejects_a_dangling_constraint(out_root: Path, tmp_path: Path
     assert not ok and "no-such-clone" in said
 
 
-def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(out_root: Path, tmp_path: Path) -> None:
+def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(
+    out_root: Path, tmp_path: Path
+) -> None:
     require_tool("lvmconfig")
     etc = copy_node(render(SITES / "lab-debian.yml", out_root), "drbd-node1", tmp_path)
     lvm = etc / "lvm/lvm.conf"
@@ -126,14 +145,23 @@ def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(out_root: Path, t
     assert not check_lvm_current(lvm)[0]
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ("locking_type = 3", "locking_type = 1", "locking_type must be 3"),
-    ("use_lvmetad = 0", "use_lvmetad = 1", "lvmetad is incompatible"),
-    ("write_cache_state = 0", "write_cache_stat = 0", "unknown setting devices/write_cache_stat"),
-    ('"r|.*|" ]', '"x|.*|" ]', "is not `a|regex|`"),
-    ("global {", "global", "expected `section {`"),
-])
-def test_legacy_lvm_parser_rejects(old: str, new: str, message: str, out_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("locking_type = 3", "locking_type = 1", "locking_type must be 3"),
+        ("use_lvmetad = 0", "use_lvmetad = 1", "lvmetad is incompatible"),
+        (
+            "write_cache_state = 0",
+            "write_cache_stat = 0",
+            "unknown setting devices/write_cache_stat",
+        ),
+        ('"r|.*|" ]', '"x|.*|" ]', "is not `a|regex|`"),
+        ("global {", "global", "expected `section {`"),
+    ],
+)
+def test_legacy_lvm_parser_rejects(
+    old: str, new: str, message: str, out_root: Path, tmp_path: Path
+) -> None:
     etc = copy_node(render(SITES / "lab-legacy.yml", out_root), "drbd-node1", tmp_path)
     lvm = etc / "lvm/lvm.conf"
     assert check_lvm_legacy(lvm, host_lvmconfig=False)[0]
@@ -149,14 +177,19 @@ def test_legacy_lvm_host_lvm2_ignores_locking_type_3(out_root: Path, tmp_path: P
     assert ok and "lvmconfig warns 'locking_type (3) is deprecated'" in said
 
 
-@pytest.mark.parametrize(("old", "new", "message"), [
-    ('expected_votes="1"', 'expected_votes="2"', "needs expected_votes"),
-    ('nodeid="2"', 'nodeid="1"', "not unique"),
-    ('<fence_daemon', '<fence_deamon', "unknown element <fence_deamon>"),
-    ('name="drbdclu"', 'name="a-cluster-name-too-long"', "1..16 characters"),
-    ("</cluster>", "", "not XML"),
-])
-def test_cluster_conf_checker_rejects(old: str, new: str, message: str, out_root: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('expected_votes="1"', 'expected_votes="2"', "needs expected_votes"),
+        ('nodeid="2"', 'nodeid="1"', "not unique"),
+        ("<fence_daemon", "<fence_deamon", "unknown element <fence_deamon>"),
+        ('name="drbdclu"', 'name="a-cluster-name-too-long"', "1..16 characters"),
+        ("</cluster>", "", "not XML"),
+    ],
+)
+def test_cluster_conf_checker_rejects(
+    old: str, new: str, message: str, out_root: Path, tmp_path: Path
+) -> None:
     etc = copy_node(render(SITES / "lab-legacy.yml", out_root), "drbd-node2", tmp_path)
     conf = etc / "cluster/cluster.conf"
     assert check_cluster_conf(conf)[0]

@@ -7,9 +7,9 @@ default, DRBD minors and DRBD 9 node-ids, fence-peer handlers and the LVM filter
 from __future__ import annotations
 
 import re
-from itertools import combinations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from itertools import combinations
 
 from kickbake.model.catalog import StackFacts
 from kickbake.model.plan import SitePlan
@@ -52,7 +52,9 @@ class ClusterView:
 
     @property
     def has_fence_devices(self) -> bool:
-        return self.fencing_mode is FencingMode.DEVICE and any(m.fence_devices for m in self.members)
+        return self.fencing_mode is FencingMode.DEVICE and any(
+            m.fence_devices for m in self.members
+        )
 
     @property
     def first(self) -> str:
@@ -144,11 +146,22 @@ def drbd_minor(device: str) -> int:
 def drbd_view(plan: SitePlan, resource: DrbdResource) -> DrbdView:
     facts = plan.node(resource.members[0]).release.facts
     hosts = tuple(
-        DrbdHostView(m, plan.node(m).address_on(resource.network), index) for index, m in enumerate(resource.members)
+        DrbdHostView(m, plan.node(m).address_on(resource.network), index)
+        for index, m in enumerate(resource.members)
     )
-    two = resource.allow_two_primaries if resource.allow_two_primaries is not None else resource.dual_primary
-    both = resource.become_primary_on_both if resource.become_primary_on_both is not None else resource.dual_primary
-    default_fencing = DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
+    two = (
+        resource.allow_two_primaries
+        if resource.allow_two_primaries is not None
+        else resource.dual_primary
+    )
+    both = (
+        resource.become_primary_on_both
+        if resource.become_primary_on_both is not None
+        else resource.dual_primary
+    )
+    default_fencing = (
+        DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
+    )
     fencing = resource.fencing or default_fencing
     handlers = fencing is not DrbdFencing.DONT_CARE
     return DrbdView(

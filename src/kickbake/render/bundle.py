@@ -19,18 +19,31 @@ class BundleBuilder:
     release: str
     files: dict[str, tuple[BundleFile, bytes]] = field(default_factory=dict)
 
-    def add(self, path: str, content: str | bytes, *, mode: str = "0644", group: str = "root",
-            secret: bool = False) -> None:
+    def add(
+        self,
+        path: str,
+        content: str | bytes,
+        *,
+        mode: str = "0644",
+        group: str = "root",
+        secret: bool = False,
+    ) -> None:
         """Add a file installed at `path` on the node; the overlay mirrors it under etc/..."""
         if path in self.files:
             raise ValueError(f"{self.node}: {path} added twice")
         data = content.encode() if isinstance(content, str) else content
-        entry = BundleFile(path=path, source=path.lstrip("/"), mode=mode, group=group, secret=secret)
+        entry = BundleFile(
+            path=path, source=path.lstrip("/"), mode=mode, group=group, secret=secret
+        )
         self.files[path] = (entry, data)
 
     def bundle(self, steps: tuple[Step, ...]) -> NodeBundle:
-        entries = tuple(entry for entry, _ in sorted(self.files.values(), key=lambda item: item[0].path))
-        return NodeBundle(site=self.site, node=self.node, release=self.release, files=entries, steps=steps)
+        entries = tuple(
+            entry for entry, _ in sorted(self.files.values(), key=lambda item: item[0].path)
+        )
+        return NodeBundle(
+            site=self.site, node=self.node, release=self.release, files=entries, steps=steps
+        )
 
     def write(self, stage: Stage, steps: tuple[Step, ...]) -> list[str]:
         """Write the overlay and node.json; return the written paths relative to the stage."""

@@ -52,10 +52,15 @@ def shared_vgs(plan: SitePlan, view: ClusterView) -> tuple[VolumeGroup, ...]:
     return tuple(v for v in plan.site.volume_groups if v.shared and v.cluster == view.name)
 
 
-def cluster_files(plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...],
-                  secrets: SecretStore) -> tuple[SharedFile, ...]:
+def cluster_files(
+    plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...], secrets: SecretStore
+) -> tuple[SharedFile, ...]:
     if view.stack is Stack.LEGACY:
-        return (SharedFile("/etc/cluster/cluster.conf", _render("cluster/cluster.conf.j2", plan, c=view)),)
+        return (
+            SharedFile(
+                "/etc/cluster/cluster.conf", _render("cluster/cluster.conf.j2", plan, c=view)
+            ),
+        )
     members = set(m.name for m in view.members)
     vgs = shared_vgs(plan, view)
     cib = CibView(
@@ -66,8 +71,12 @@ def cluster_files(plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...],
         vgs=vgs,
     )
     files = [
-        SharedFile("/etc/corosync/corosync.conf", _render("cluster/corosync.conf.j2", plan, c=view)),
-        SharedFile("/etc/corosync/authkey", secrets.corosync_authkey(view.name), mode="0400", secret=True),
+        SharedFile(
+            "/etc/corosync/corosync.conf", _render("cluster/corosync.conf.j2", plan, c=view)
+        ),
+        SharedFile(
+            "/etc/corosync/authkey", secrets.corosync_authkey(view.name), mode="0400", secret=True
+        ),
         SharedFile(CIB_PATH, _render("cluster/cib.xml.j2", plan, c=view, cib=cib)),
     ]
     if vgs and manual_fencing(view) and view.facts.dlm:
@@ -77,19 +86,30 @@ def cluster_files(plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...],
 
 def drbd_files(plan: SitePlan, resource: DrbdView) -> tuple[SharedFile, ...]:
     return (
-        SharedFile(f"/etc/drbd.d/{resource.name}.res", _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource)),
+        SharedFile(
+            f"/etc/drbd.d/{resource.name}.res",
+            _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource),
+        ),
     )
 
 
 def drbd_common_file(plan: SitePlan, dialect: str) -> SharedFile:
-    return SharedFile("/etc/drbd.d/global_common.conf", _render("drbd/global_common.conf.j2", plan, dialect=dialect))
+    return SharedFile(
+        "/etc/drbd.d/global_common.conf",
+        _render("drbd/global_common.conf.j2", plan, dialect=dialect),
+    )
 
 
 def lvm_conf(plan: SitePlan, hostname: str, stack: Stack) -> bytes:
     lvm_filter, global_filter = lvm_filters(plan, hostname)
     node = plan.node(hostname)
-    return _render(f"lvm/lvm-{stack.value}.conf.j2", plan, filter=lvm_filter, global_filter=global_filter,
-                   devices_file=node.release.facts.devices_file)
+    return _render(
+        f"lvm/lvm-{stack.value}.conf.j2",
+        plan,
+        filter=lvm_filter,
+        global_filter=global_filter,
+        devices_file=node.release.facts.devices_file,
+    )
 
 
 def hosts_file(plan: SitePlan) -> bytes:

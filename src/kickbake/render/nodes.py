@@ -25,7 +25,8 @@ class SiteBundles:
         self.drbd = drbd_views(plan)
         self.hosts = files.hosts_file(plan)
         self.cluster_files = {
-            name: files.cluster_files(plan, view, self.drbd, self.secrets) for name, view in self.clusters.items()
+            name: files.cluster_files(plan, view, self.drbd, self.secrets)
+            for name, view in self.clusters.items()
         }
         self.drbd_files = {r.name: files.drbd_files(plan, r) for r in self.drbd}
         dialects = sorted({r.dialect for r in self.drbd})
@@ -51,7 +52,9 @@ class SiteBundles:
         if view is not None:
             shared.extend(self.cluster_files[view.name])
             if vgs or resources:
-                builder.add("/etc/lvm/lvm.conf", files.lvm_conf(self.plan, node.hostname, view.stack))
+                builder.add(
+                    "/etc/lvm/lvm.conf", files.lvm_conf(self.plan, node.hostname, view.stack)
+                )
         for item in shared:
             builder.add(item.path, item.content, mode=item.mode, secret=item.secret)
         if node.openstack is not None:

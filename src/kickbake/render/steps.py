@@ -24,7 +24,12 @@ LOCK_TYPE = {Stack.LEGACY: "clvm", Stack.CURRENT: "dlm"}
 
 def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
     interfaces = [
-        {"name": i.name, "mac": i.mac, "address": i.cidr, "gateway": str(i.gateway) if i.gateway else ""}
+        {
+            "name": i.name,
+            "mac": i.mac,
+            "address": i.cidr,
+            "gateway": str(i.gateway) if i.gateway else "",
+        }
         for i in node.interfaces
     ]
     steps = [
@@ -33,7 +38,9 @@ def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
         Step("install-files", "install-files"),
     ]
     if _bake_of(plan, node) is Bake.BASE:
-        steps.append(Step("install-packages", "install-packages", {"packages": list(node.packages)}))
+        steps.append(
+            Step("install-packages", "install-packages", {"packages": list(node.packages)})
+        )
     steps.append(Step("enable-services", "enable-services", {"services": list(node.services)}))
     return steps
 
@@ -49,20 +56,40 @@ def drbd_steps(hostname: str, resources: tuple[DrbdView, ...]) -> list[Step]:
     steps = [Step("load-module:drbd", "load-module", {"module": "drbd"})]
     for r in resources:
         disk = r.resource.disk
-        steps.append(Step(f"drbd-create-md:{r.name}", "drbd-create-md", {"resource": r.name, "disk": disk}, once=True))
+        steps.append(
+            Step(
+                f"drbd-create-md:{r.name}",
+                "drbd-create-md",
+                {"resource": r.name, "disk": disk},
+                once=True,
+            )
+        )
         steps.append(Step(f"drbd-up:{r.name}", "drbd-up", {"resource": r.name}))
     for r in resources:
         if hostname == r.first:
-            steps.append(Step(f"drbd-initial-sync:{r.name}", "drbd-initial-sync", {"resource": r.name}, once=True))
+            steps.append(
+                Step(
+                    f"drbd-initial-sync:{r.name}",
+                    "drbd-initial-sync",
+                    {"resource": r.name},
+                    once=True,
+                )
+            )
         steps.append(
-            Step(f"drbd-wait-connected:{r.name}", "drbd-wait-connected", {"resource": r.name, "timeout": WAIT_SECONDS})
+            Step(
+                f"drbd-wait-connected:{r.name}",
+                "drbd-wait-connected",
+                {"resource": r.name, "timeout": WAIT_SECONDS},
+            )
         )
         if r.allow_two_primaries:
             steps.append(Step(f"drbd-primary:{r.name}", "drbd-primary", {"resource": r.name}))
     return steps
 
 
-def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[VolumeGroup, ...]) -> list[Step]:
+def cluster_steps(
+    plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[VolumeGroup, ...]
+) -> list[Step]:
     services = list(CLUSTER_SERVICES[view.stack])
     if vgs:
         services.extend(LOCKING_SERVICES[view.stack])
@@ -76,7 +103,9 @@ def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[
     for vg in vgs:
         steps.extend(_vg_steps(node.hostname, view, vg))
     if view.stack is Stack.CURRENT and view.has_fence_devices:
-        steps.append(Step("start-services:pacemaker", "start-services", {"services": ["pacemaker"]}))
+        steps.append(
+            Step("start-services:pacemaker", "start-services", {"services": ["pacemaker"]})
+        )
         if node.hostname == view.first:
             argv = ["cibadmin", "--replace", "--xml-file", CIB_PATH]
             steps.append(Step("push-cib", "run", {"argv": argv}, once=True))
@@ -87,7 +116,13 @@ def _vg_steps(hostname: str, view: ClusterView, vg: VolumeGroup) -> list[Step]:
     if hostname != view.first:
         if view.stack is Stack.LEGACY:
             return []  # clvmd shows a clustered VG on every member; there is no lockspace to start
-        return [Step(f"vg-lock-start:{vg.name}", "vg-lock-start", {"vg": vg.name, "timeout": WAIT_SECONDS})]
+        return [
+            Step(
+                f"vg-lock-start:{vg.name}",
+                "vg-lock-start",
+                {"vg": vg.name, "timeout": WAIT_SECONDS},
+            )
+        ]
     args = {"vg": vg.name, "devices": list(vg.devices), "lock_type": LOCK_TYPE[view.stack]}
     steps = [Step(f"vg-create-shared:{vg.name}", "vg-create-shared", args, once=True)]
     for lv in vg.logical_volumes:

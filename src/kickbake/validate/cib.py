@@ -24,10 +24,18 @@ def with_synthetic_status(cib_xml: bytes) -> bytes:
         root.remove(old)
     status = ET.SubElement(root, "status")
     for node in nodes:
-        ET.SubElement(status, "node_state", {
-            "id": node.get("id", ""), "uname": node.get("uname", ""), "in_ccm": "true",
-            "crmd": "online", "join": "member", "expected": "member",
-        })
+        ET.SubElement(
+            status,
+            "node_state",
+            {
+                "id": node.get("id", ""),
+                "uname": node.get("uname", ""),
+                "in_ccm": "true",
+                "crmd": "online",
+                "join": "member",
+                "expected": "member",
+            },
+        )
     return ET.tostring(root)
 
 

@@ -9,8 +9,20 @@ import xml.etree.ElementTree as ET
 from ipaddress import IPv4Address
 from pathlib import Path
 
-TOP_LEVEL = {"cman", "totem", "fence_daemon", "clusternodes", "fencedevices", "logging", "rm", "dlm",
-             "gfs_controld", "quorumd", "fence_xvmd", "group"}
+TOP_LEVEL = {
+    "cman",
+    "totem",
+    "fence_daemon",
+    "clusternodes",
+    "fencedevices",
+    "logging",
+    "rm",
+    "dlm",
+    "gfs_controld",
+    "quorumd",
+    "fence_xvmd",
+    "group",
+}
 
 
 def _cluster_problems(root: ET.Element) -> list[str]:
@@ -22,7 +34,11 @@ def _cluster_problems(root: ET.Element) -> list[str]:
         problems.append(f"cluster name {name!r} must be 1..16 characters")
     if not root.get("config_version", "").isdigit():
         problems.append("cluster config_version must be a non-negative integer")
-    problems.extend(f"unknown element <{child.tag}> under <cluster>" for child in root if child.tag not in TOP_LEVEL)
+    problems.extend(
+        f"unknown element <{child.tag}> under <cluster>"
+        for child in root
+        if child.tag not in TOP_LEVEL
+    )
     return problems
 
 
@@ -53,9 +69,13 @@ def _fence_problems(root: ET.Element) -> list[str]:
     devices = {d.get("name"): d for d in root.findall("./fencedevices/fencedevice")}
     for device in devices.values():
         if not device.get("agent", "").startswith("fence_"):
-            problems.append(f"fencedevice {device.get('name')}: agent {device.get('agent')!r} is not a fence agent")
+            problems.append(
+                f"fencedevice {device.get('name')}: agent {device.get('agent')!r} is not fence_*"
+            )
         if device.get("agent") == "fence_manual":
-            problems.append("fence_manual does not exist in cluster 3; leave the node without devices instead")
+            problems.append(
+                "fence_manual does not exist in cluster 3; leave the node without devices instead"
+            )
     for used in root.findall("./clusternodes/clusternode/fence/method/device"):
         if used.get("name") not in devices:
             problems.append(f"fence method uses undefined device {used.get('name')!r}")

@@ -21,5 +21,8 @@ def check_corosync(corosync_dir: Path, hostname: str, address: IPv4Address) -> t
     said = (proc.stderr + proc.stdout).strip()
     if proc.returncode != 0:
         # the config file paths in messages are the node's; semantic errors come without a line
-        return False, said or f"corosync -t exit {proc.returncode} (an error it logs only to syslog)"
+        return (
+            False,
+            said or f"corosync -t exit {proc.returncode} (an error it logs only to syslog)",
+        )
     return True, said or f"corosync -t: valid for {hostname} ({address})"

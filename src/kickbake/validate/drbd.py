@@ -40,7 +40,9 @@ def check_drbd(etc: Path, hostname: str, address: IPv4Address, dialect: str) -> 
         env = {"__DRBD_NODE__": hostname, "DRBD_DRIVER_VERSION_OVERRIDE": DRIVER_VERSION[dialect]}
         proc = run_as_node(["drbdadm", "-c", str(conf), "dump", "all"], hostname, address, env=env)
     said = "\n".join(
-        line for line in proc.stderr.splitlines() if line.strip() and not any(n in line for n in _NOISE)
+        line
+        for line in proc.stderr.splitlines()
+        if line.strip() and not any(n in line for n in _NOISE)
     )
     if proc.returncode != 0:
         return False, said or f"drbdadm exit {proc.returncode}"

@@ -17,12 +17,26 @@ from pathlib import Path
 from kickbake.run import run
 
 Value = int | float | str | list[int | float | str]
-_TOKEN = re.compile(r'\s*(?:(?P<comment>#[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?[0-9]+(?:\.[0-9]+)?)'
-                    r'|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[{}\[\]=,]))')
+_TOKEN = re.compile(
+    r'\s*(?:(?P<comment>#[^\n]*)|(?P<string>"(?:[^"\\]|\\.)*")|(?P<number>-?[0-9]+(?:\.[0-9]+)?)'
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<punct>[{}\[\]=,]))"
+)
 # what kickbake writes for lvm2 2.02 + clvmd; anything else in a legacy file is a typo
 LEGACY_KEYS = {
-    "devices": {"filter", "global_filter", "write_cache_state", "cache_dir", "obtain_device_list_from_udev"},
-    "global": {"locking_type", "fallback_to_local_locking", "use_lvmetad", "locking_dir", "use_lvmlockd"},
+    "devices": {
+        "filter",
+        "global_filter",
+        "write_cache_state",
+        "cache_dir",
+        "obtain_device_list_from_udev",
+    },
+    "global": {
+        "locking_type",
+        "fallback_to_local_locking",
+        "use_lvmetad",
+        "locking_dir",
+        "use_lvmlockd",
+    },
     "activation": {"volume_list", "auto_activation_volume_list"},
 }
 DEPRECATED_WARNING = "locking_type (3) is deprecated"
@@ -41,7 +55,8 @@ class LvmConfig:
 
 
 def _tokens(text: str) -> list[tuple[str, str, int]]:
-    tokens, pos, line = [], 0, 1
+    tokens: list[tuple[str, str, int]] = []
+    pos, line = 0, 1
     while True:
         match = _TOKEN.match(text, pos)
         if match is None or match.lastgroup is None:
@@ -78,7 +93,7 @@ def _value(tokens: list[tuple[str, str, int]], i: int) -> tuple[Value, int]:
 
 
 def parse_lvm_conf(text: str) -> LvmConfig:
-    """Parse the subset lvm.conf files use: `section { key = value }` with strings, numbers and lists."""
+    """Parse what lvm.conf files use: `section { key = value }`; strings, numbers, lists."""
     tokens = _tokens(text) + [("end", "", 0)]
     config = LvmConfig({}, {})
     i = 0
@@ -97,7 +112,9 @@ def parse_lvm_conf(text: str) -> LvmConfig:
                 config.lines[(name, key)] = line
             i += 1
     except IndexError:
-        raise LvmSyntaxError(tokens[-2][2] if len(tokens) > 1 else 1, "unexpected end of file") from None
+        raise LvmSyntaxError(
+            tokens[-2][2] if len(tokens) > 1 else 1, "unexpected end of file"
+        ) from None
     return config
 
 
@@ -122,8 +139,12 @@ def filter_problems(config: LvmConfig) -> list[str]:
 
 def legacy_problems(config: LvmConfig) -> list[str]:
     """What lvm2 2.02 + clvmd needs (lvmconf --enable-cluster; lvm.conf(5) of 2.02)."""
-    problems = [f"line {config.lines[(s, k)]}: unknown setting {s}/{k} for lvm2 2.02"
-                for s, keys in config.sections.items() for k in keys if k not in LEGACY_KEYS.get(s, set())]
+    problems = [
+        f"line {config.lines[(s, k)]}: unknown setting {s}/{k} for lvm2 2.02"
+        for s, keys in config.sections.items()
+        for k in keys
+        if k not in LEGACY_KEYS.get(s, set())
+    ]
     problems.extend(f"unknown section {s!r}" for s in config.sections if s not in LEGACY_KEYS)
     glob = config.sections.get("global", {})
     if glob.get("locking_type") != 3:
@@ -162,5 +183,7 @@ def check_lvm_legacy(lvm_conf: Path, host_lvmconfig: bool) -> tuple[bool, str]:
     if host_lvmconfig:
         _, said = _lvmconfig(lvm_conf)
         seen = "warns" if DEPRECATED_WARNING in said else "did NOT warn"
-        detail += f"; host lvm2 2.03 ignores locking_type 3 (lvmconfig {seen} '{DEPRECATED_WARNING}')"
+        detail += (
+            f"; host lvm2 2.03 ignores locking_type 3 (lvmconfig {seen} '{DEPRECATED_WARNING}')"
+        )
     return True, detail

@@ -17,7 +17,9 @@ from pathlib import Path
 
 from kickbake.run import run
 
-_AS_NODE = 'hostname "$1" && ip link set lo up && ip addr add "$2/32" dev lo && shift 2 && exec "$@"'
+_AS_NODE = (
+    'hostname "$1" && ip link set lo up && ip addr add "$2/32" dev lo && shift 2 && exec "$@"'
+)
 _AS_NODE_WITH_BIND = 'mount --bind "$3" "$4" && ' + _AS_NODE.replace("shift 2", "shift 4")
 
 
@@ -44,6 +46,20 @@ def run_as_node(
         wrapper = ["unshare", "-n", "-u", "sh", "-c", _AS_NODE, "sh", hostname, str(address)]
     else:
         source, target = bind
-        wrapper = ["unshare", "-m", "-n", "-u", "--propagation", "private", "sh", "-c", _AS_NODE_WITH_BIND,
-                   "sh", hostname, str(address), str(source), target]
+        wrapper = [
+            "unshare",
+            "-m",
+            "-n",
+            "-u",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            _AS_NODE_WITH_BIND,
+            "sh",
+            hostname,
+            str(address),
+            str(source),
+            target,
+        ]
     return run([*wrapper, *argv], env=env, check=False, timeout=timeout)

@@ -46,10 +46,21 @@ class SiteChecker:
         self.site_out = site_out
         self.results: list[FileCheck] = []
 
-    def record(self, node: str, files: list[Path], tool: str, check: Check, needs: tuple[str, ...] = (),
-               netns: bool = False) -> None:
+    def record(
+        self,
+        node: str,
+        files: list[Path],
+        tool: str,
+        check: Check,
+        needs: tuple[str, ...] = (),
+        netns: bool = False,
+    ) -> None:
         missing = [t for t in needs if shutil.which(t) is None]
-        reason = f"{', '.join(missing)} not installed (./kb test installs it as root)" if missing else None
+        reason = (
+            f"{', '.join(missing)} not installed (./kb test installs it as root)"
+            if missing
+            else None
+        )
         reason = reason or (namespaces_unavailable() if netns else None)
         if reason:
             status, detail = SKIPPED, reason
@@ -58,7 +69,9 @@ class SiteChecker:
             status = OK if ok else FAILED
         for path in files:
             relative = str(path.relative_to(self.site_out))
-            self.results.append(FileCheck(self.plan.site.site, node, relative, tool, status, detail))
+            self.results.append(
+                FileCheck(self.plan.site.site, node, relative, tool, status, detail)
+            )
 
     def node(self, view: NodeView) -> None:
         etc = self.site_out / "nodes" / view.hostname / "etc"
@@ -68,8 +81,14 @@ class SiteChecker:
         corosync = etc / "corosync" / "corosync.conf"
         if corosync.is_file() and cluster is not None:
             address = view.address_on(cluster.network)
-            self.record(name, [corosync], "corosync -t", lambda: check_corosync(corosync.parent, name, address),
-                        needs=("corosync",), netns=True)
+            self.record(
+                name,
+                [corosync],
+                "corosync -t",
+                lambda: check_corosync(corosync.parent, name, address),
+                needs=("corosync",),
+                netns=True,
+            )
         authkey = etc / "corosync" / "authkey"
         if authkey.is_file():
             self.record(name, [authkey], "authkey check", lambda: check_authkey(authkey))
@@ -79,7 +98,12 @@ class SiteChecker:
         self._lvm(view, etc / "lvm" / "lvm.conf")
         cluster_conf = etc / "cluster" / "cluster.conf"
         if cluster_conf.is_file():
-            self.record(name, [cluster_conf], "cluster.conf parser", lambda: check_cluster_conf(cluster_conf))
+            self.record(
+                name,
+                [cluster_conf],
+                "cluster.conf parser",
+                lambda: check_cluster_conf(cluster_conf),
+            )
         nova = etc / "nova" / "nova.conf"
         if nova.is_file():
             self.record(name, [nova], "nova.conf parser", lambda: check_nova_conf(nova, view))
@@ -91,18 +115,34 @@ class SiteChecker:
             return
         address = view.address_on(resources[0].network)
         dialect = view.release.facts.drbd_dialect
-        self.record(view.hostname, files, f"drbdadm dump (DRBD {dialect})",
-                    lambda: check_drbd(etc, view.hostname, address, dialect), needs=("drbdadm",), netns=True)
+        self.record(
+            view.hostname,
+            files,
+            f"drbdadm dump (DRBD {dialect})",
+            lambda: check_drbd(etc, view.hostname, address, dialect),
+            needs=("drbdadm",),
+            netns=True,
+        )
 
     def _lvm(self, view: NodeView, lvm_conf: Path) -> None:
         if not lvm_conf.is_file():
             return
         if view.release.facts.lvm == "2.02":
             have = shutil.which("lvmconfig") is not None
-            self.record(view.hostname, [lvm_conf], "lvm2 2.02 parser", lambda: check_lvm_legacy(lvm_conf, have))
+            self.record(
+                view.hostname,
+                [lvm_conf],
+                "lvm2 2.02 parser",
+                lambda: check_lvm_legacy(lvm_conf, have),
+            )
         else:
-            self.record(view.hostname, [lvm_conf], "lvmconfig --validate", lambda: check_lvm_current(lvm_conf),
-                        needs=("lvmconfig",))
+            self.record(
+                view.hostname,
+                [lvm_conf],
+                "lvmconfig --validate",
+                lambda: check_lvm_current(lvm_conf),
+                needs=("lvmconfig",),
+            )
 
     def kickstart(self, view: NodeView) -> None:
         path = self.site_out / "kickstarts" / f"{view.hostname}.ks"
@@ -112,7 +152,9 @@ class SiteChecker:
 
         def check() -> tuple[bool, str]:
             found = validate_kickstart(path.read_text(), handler)
-            return not found, "; ".join(f"line {f.line}: {f.message}" for f in found) or f"pykickstart {handler}: valid"
+            return not found, "; ".join(
+                f"line {f.line}: {f.message}" for f in found
+            ) or f"pykickstart {handler}: valid"
 
         self.record(view.hostname, [path], "pykickstart", check)
 
@@ -121,12 +163,15 @@ def check_authkey(path: Path) -> tuple[bool, str]:
     mode = stat.S_IMODE(path.stat().st_mode)
     size = path.stat().st_size
     if mode != 0o600 or size != AUTHKEY_BYTES:
-        return False, f"authkey must be {AUTHKEY_BYTES} bytes, mode 0600; is {size} bytes, mode {mode:04o}"
+        return (
+            False,
+            f"authkey must be {AUTHKEY_BYTES} bytes, mode 0600; is {size} bytes, mode {mode:04o}",
+        )
     return True, f"{size} bytes, mode 0600 (content never shown)"
 
 
 def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
-    """oslo.config reads ini files; check it parses and has what the role needs (never show values)."""
+    """oslo.config reads ini: check it parses and has what the role needs (values never shown)."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(path.read_text(), source=path.name)
@@ -138,7 +183,12 @@ def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
     missing = [f"[{s}] {k}" for s, k in needed if not parser.has_option(s, k)]
     mode = stat.S_IMODE(path.stat().st_mode)
     if missing or mode != 0o600:
-        return False, f"missing {', '.join(missing)}" if missing else f"holds secrets but has mode {mode:04o}"
+        return (
+            False,
+            f"missing {', '.join(missing)}"
+            if missing
+            else f"holds secrets but has mode {mode:04o}",
+        )
     return True, f"ini parses; {len(needed)} required settings present; mode 0600"
 
 
