@@ -59,11 +59,27 @@ def test_cluster_names_resolve_to_ring_addresses() -> None:
 
 def test_release_resolution_prefers_node_then_role_then_site(tmp_path) -> None:
     text = (SITES / "lab-legacy.yml").read_text()
-    text = text.replace("  storage:\n    openstack: compute", "  storage:\n    openstack: compute\n    release: fedora-16")
+    text = text.replace(
+        "  storage:\n    openstack: compute", "  storage:\n    openstack: compute\n    release: fedora-16"
+    )
     text = text.replace("  - hostname: drbd-node2\n", "  - hostname: drbd-node2\n    release: fedora-15\n")
     text = text[: text.index("images:")] + text[text.index("pxe:") :]  # one image cannot span releases
     path = tmp_path / "lab.yml"
     path.write_text(text)
     site_plan = plan(load_site(path))
     assert [site_plan.node(h).release.name for h in ("controller", "drbd-node1", "drbd-node2")] == [
-        "fedora-15", "fedora-16", "fedora-15"]
+        "fedora-15",
+        "fedora-16",
+        "fedora-15",
+    ]
+
+
+def test_yaml_reads_unquoted_macs_and_words_as_strings(tmp_path) -> None:
+    """YAML 1.1 would turn 52:54:00:00:01:10 into a base-60 integer and `off` into false."""
+    from kickbake.model.yamlsource import load_yaml
+
+    path = tmp_path / "x.yml"
+    path.write_text("mac: 52:54:00:00:01:10\nword: off\nflag: true\nport: 7788\n")
+    data = load_yaml(path).data
+    assert data == {"mac": "52:54:00:00:01:10", "word": "off", "flag": True, "port": 7788}
+    assert load_yaml(path).line_of(("port",)) == 4
