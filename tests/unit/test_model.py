@@ -83,3 +83,19 @@ def test_yaml_reads_unquoted_macs_and_words_as_strings(tmp_path) -> None:
     data = load_yaml(path).data
     assert data == {"mac": "52:54:00:00:01:10", "word": "off", "flag": True, "port": 7788}
     assert load_yaml(path).line_of(("port",)) == 4
+
+
+def test_a_release_whose_handler_pykickstart_lacks_is_refused(monkeypatch) -> None:
+    from kickbake.errors import BadInput
+    from kickbake.model import load as load_module
+    from kickbake.model.catalog import load_releases
+
+    releases = dict(load_releases())
+    future = releases["fedora-15"].model_copy(
+        update={"kickstart": releases["fedora-15"].kickstart.model_copy(update={"handler": "F99"})}
+    )
+    monkeypatch.setattr(load_module, "load_releases", lambda: {**releases, "fedora-15": future})
+    with pytest.raises(BadInput) as caught:
+        load_site(SITES / "lab-legacy.yml")
+    assert "needs kickstart handler F99, which this pykickstart does not know" in str(caught.value)
+    assert "(hint: upgrade pykickstart or pick another release)" in str(caught.value)
