@@ -3,6 +3,7 @@ checker really fails on a broken file (so a pass means something)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from ipaddress import IPv4Address
@@ -53,14 +54,8 @@ def test_every_file_of_every_bundled_site_passes_its_tool(site: Path, out_root: 
     assert checks
     assert [c for c in checks if c.status != "ok"] == []
     tools = {c.tool.split()[0] for c in checks}
-    expected = {"drbdadm", "nova.conf", "pykickstart"} - (
-        {"pykickstart"} if site.stem == "lab-debian" else set()
-    )
-    expected |= (
-        {"cluster.conf", "lvm2"}
-        if site.stem == "lab-legacy"
-        else {"corosync", "crm_verify", "lvmconfig"}
-    )
+    expected = {"drbdadm", "nova.conf", "pykickstart"} - ({"pykickstart"} if site.stem == "lab-debian" else set())
+    expected |= {"cluster.conf", "lvm2"} if site.stem == "lab-legacy" else {"corosync", "crm_verify", "lvmconfig"}
     assert expected <= tools
 
 
@@ -99,9 +94,7 @@ def test_drbdadm_needs_the_nodes_own_address(out_root: Path, tmp_path: Path) -> 
     assert not ok and "10.0.0.1 not found" in said
 
 
-def test_corosync_rejects_a_syntax_error_and_a_foreign_address(
-    out_root: Path, tmp_path: Path
-) -> None:
+def test_corosync_rejects_a_syntax_error_and_a_foreign_address(out_root: Path, tmp_path: Path) -> None:
     require_tool("corosync")
     require_netns()
     etc = copy_node(render(SITES / "lab-debian.yml", out_root), "drbd-node2", tmp_path)
@@ -131,9 +124,7 @@ def test_crm_verify_rejects_a_dangling_constraint(out_root: Path, tmp_path: Path
     assert not ok and "no-such-clone" in said
 
 
-def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(
-    out_root: Path, tmp_path: Path
-) -> None:
+def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(out_root: Path, tmp_path: Path) -> None:
     require_tool("lvmconfig")
     etc = copy_node(render(SITES / "lab-debian.yml", out_root), "drbd-node1", tmp_path)
     lvm = etc / "lvm/lvm.conf"
@@ -159,9 +150,7 @@ def test_lvmconfig_rejects_unknown_settings_and_legacy_locking(
         ("global {", "global", "expected `section {`"),
     ],
 )
-def test_legacy_lvm_parser_rejects(
-    old: str, new: str, message: str, out_root: Path, tmp_path: Path
-) -> None:
+def test_legacy_lvm_parser_rejects(old: str, new: str, message: str, out_root: Path, tmp_path: Path) -> None:
     etc = copy_node(render(SITES / "lab-legacy.yml", out_root), "drbd-node1", tmp_path)
     lvm = etc / "lvm/lvm.conf"
     assert check_lvm_legacy(lvm, host_lvmconfig=False)[0]
@@ -187,12 +176,49 @@ def test_legacy_lvm_host_lvm2_ignores_locking_type_3(out_root: Path, tmp_path: P
         ("</cluster>", "", "not XML"),
     ],
 )
-def test_cluster_conf_checker_rejects(
-    old: str, new: str, message: str, out_root: Path, tmp_path: Path
-) -> None:
+def test_cluster_conf_checker_rejects(old: str, new: str, message: str, out_root: Path, tmp_path: Path) -> None:
     etc = copy_node(render(SITES / "lab-legacy.yml", out_root), "drbd-node2", tmp_path)
     conf = etc / "cluster/cluster.conf"
     assert check_cluster_conf(conf)[0]
     edit(conf, old, new)
     ok, said = check_cluster_conf(conf)
     assert not ok and message in said
+
+
+FENCE_DEVICES = """      mode: device
+      devices:
+        - {node: drbd-node1, agent: fence_ipmilan, params: {ip: 192.168.122.201, username: admin}}
+        - {node: drbd-node2, agent: fence_ipmilan, params: {ip: 192.168.122.202, username: admin}}
+"""
+
+
+def with_fence_devices(site: str, tmp_path: Path) -> Path:
+    text = (SITES / f"{site}.yml").read_text()
+    manual = next(line for line in text.splitlines() if line.strip().startswith("mode: manual"))
+    path = tmp_path / f"{site}.yml"
+    path.write_text(text.replace(manual + "\n", FENCE_DEVICES))
+    return path
+
+
+@pytest.mark.parametrize("site", ["lab-legacy", "lab-el9", "lab-debian"])
+def test_fence_devices_render_and_pass_the_tools(site: str, out_root: Path, tmp_path: Path) -> None:
+    for tool in TOOLS:
+        require_tool(tool)
+    require_netns()
+    path = with_fence_devices(site, tmp_path)
+    out = render(path, out_root)
+    checks = check_site_output(plan(load_site(path)), out)
+    assert [c for c in checks if c.status != "ok"] == []
+    etc = out / "nodes/drbd-node1/etc"
+    if site == "lab-legacy":
+        conf = (etc / "cluster/cluster.conf").read_text()
+        assert '<device name="fence_ipmilan-drbd-node1"/>' in conf and 'ip="192.168.122.201"' in conf
+        return
+    cib = (etc / "kickbake/cib.xml").read_text()
+    assert 'name="stonith-enabled" value="true"' in cib and 'class="stonith" type="fence_ipmilan"' in cib
+    assert 'on-fail="fence"' in cib and "allow_stonith_disabled" not in cib
+    assert not (etc / "dlm").exists()  # dlm fences through pacemaker: no enable_fencing=0
+    steps = [s["id"] for s in json.loads((out / "nodes/drbd-node1/node.json").read_text())["steps"]]
+    assert steps[-2:] == ["start-services:pacemaker", "push-cib"]
+    second = json.loads((out / "nodes/drbd-node2/node.json").read_text())["steps"]
+    assert "push-cib" not in [s["id"] for s in second]

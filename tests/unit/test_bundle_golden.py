@@ -34,8 +34,6 @@ def test_node_bundles_match_golden(site: Path, out_root: Path, update_golden: bo
     expected = tree(golden)
     assert sorted(actual) == sorted(expected)
     for relative in actual:
-        assert actual[relative] == expected[relative], (
-            f"{relative} differs from tests/golden (--update-golden)"
-        )
+        assert actual[relative] == expected[relative], f"{relative} differs from tests/golden (--update-golden)"
     for authkey in (out / "nodes").glob("*/etc/corosync/authkey"):
         assert authkey.read_bytes() == TEST_SECRETS["drbdclu.authkey"]

@@ -61,9 +61,7 @@ def test_shared_files_are_byte_identical_on_every_member(site: Path, out_root: P
 @pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)
 def test_render_twice_gives_the_same_bytes(site: Path, out_root: Path, tmp_path: Path) -> None:
     first = tree(render(site, out_root, seeded=False))
-    second = tree(
-        Path(pipeline.render_site(site, out_root).output).resolve()
-    )  # secrets carried over
+    second = tree(Path(pipeline.render_site(site, out_root).output).resolve())  # secrets carried over
     assert first == second
     elsewhere = tree(render(site, tmp_path / "again"))  # same seeded secrets, another directory
     assert elsewhere == tree(render(site, tmp_path / "third"))
@@ -74,9 +72,7 @@ def test_node_json_lists_exactly_the_overlay(site: Path, out_root: Path) -> None
     out = render(site, out_root)
     for node_dir in sorted((out / "nodes").iterdir()):
         listed = {f["source"] for f in node_json(out, node_dir.name)["files"]}
-        on_disk = {str(p.relative_to(node_dir)) for p in node_dir.rglob("*") if p.is_file()} - {
-            "node.json"
-        }
+        on_disk = {str(p.relative_to(node_dir)) for p in node_dir.rglob("*") if p.is_file()} - {"node.json"}
         assert listed == on_disk
         for entry in node_json(out, node_dir.name)["files"]:
             mode = stat.S_IMODE((node_dir / entry["source"]).stat().st_mode)
@@ -92,26 +88,17 @@ def test_legacy_bundle_is_cman_clvmd_drbd83(out_root: Path) -> None:
     assert '<multicast addr="239.192.51.140"/>' in conf
     assert "locking_type = 3" in (node / "lvm/lvm.conf").read_text()
     res = (node / "drbd.d/r0.res").read_text()
-    assert (
-        "    protocol C;\n" in res
-        and "allow-two-primaries;" in res
-        and "become-primary-on both;" in res
-    )
+    assert "    protocol C;\n" in res and "allow-two-primaries;" in res and "become-primary-on both;" in res
     assert "vg-create-shared:vg_shared" in step_ids(out, "drbd-node1")
     assert "vg-lock-start:vg_shared" not in step_ids(out, "drbd-node2")  # clvmd has no lockspace
-    create = next(
-        s for s in node_json(out, "drbd-node1")["steps"] if s["action"] == "vg-create-shared"
-    )
+    create = next(s for s in node_json(out, "drbd-node1")["steps"] if s["action"] == "vg-create-shared")
     assert create["args"]["lock_type"] == "clvm" and create["once"]
 
 
 def test_el9_bundle_is_drbd9_with_devices_file(out_root: Path) -> None:
     out = render(SITES / "lab-el9.yml", out_root)
     res = (out / "nodes/drbd-node1/etc/drbd.d/r0.res").read_text()
-    assert (
-        'on "drbd-node1" {\n        node-id 0;' in res
-        and 'on "drbd-node2" {\n        node-id 1;' in res
-    )
+    assert 'on "drbd-node1" {\n        node-id 0;' in res and 'on "drbd-node2" {\n        node-id 1;' in res
     assert "connection {" in res and "become-primary-on" not in res
     assert "use_devicesfile = 1" in (out / "nodes/drbd-node1/etc/lvm/lvm.conf").read_text()
     for node, vg_step in (
@@ -119,11 +106,7 @@ def test_el9_bundle_is_drbd9_with_devices_file(out_root: Path) -> None:
         ("drbd-node2", "vg-lock-start:vg_shared"),
     ):
         ids = step_ids(out, node)
-        assert (
-            ids.index("drbd-primary:r0")
-            < ids.index("lvm-add-device:/dev/drbd0")
-            < ids.index(vg_step)
-        )
+        assert ids.index("drbd-primary:r0") < ids.index("lvm-add-device:/dev/drbd0") < ids.index(vg_step)
 
 
 def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
@@ -132,11 +115,7 @@ def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
     assert (etc / "dlm/dlm.conf").read_text().splitlines()[-1] == "enable_fencing=0"
     assert "allow-two-primaries yes;" in (etc / "drbd.d/r0.res").read_text()
     corosync = (etc / "corosync/corosync.conf").read_text()
-    assert (
-        "two_node: 1" in corosync
-        and "crypto_cipher: aes256" in corosync
-        and "transport: knet" in corosync
-    )
+    assert "two_node: 1" in corosync and "crypto_cipher: aes256" in corosync and "transport: knet" in corosync
     assert "use_lvmlockd = 1" in (etc / "lvm/lvm.conf").read_text()
     first, second = step_ids(out, "drbd-node1"), step_ids(out, "drbd-node2")
     assert first[-5:] == [
@@ -148,25 +127,15 @@ def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
     ]
     assert "drbd-initial-sync:r0" in first and "drbd-initial-sync:r0" not in second
     assert second[-1] == "vg-lock-start:vg_shared" and "vg-create-shared:vg_shared" not in second
-    start = next(
-        s for s in node_json(out, "drbd-node2")["steps"] if s["id"] == "start-services:cluster"
-    )
+    start = next(s for s in node_json(out, "drbd-node2")["steps"] if s["id"] == "start-services:cluster")
     assert start["args"]["services"] == ["corosync", "dlm", "lvmlockd"]
-    assert not any(
-        s["action"] == "run" for s in node_json(out, "drbd-node1")["steps"]
-    )  # no CIB push
+    assert not any(s["action"] == "run" for s in node_json(out, "drbd-node1")["steps"])  # no CIB push
 
 
 def test_cib_for_manual_fencing_disables_stonith_and_clones(out_root: Path) -> None:
-    cib = (
-        render(SITES / "lab-debian.yml", out_root) / "nodes/drbd-node1/etc/kickbake/cib.xml"
-    ).read_text()
+    cib = (render(SITES / "lab-debian.yml", out_root) / "nodes/drbd-node1/etc/kickbake/cib.xml").read_text()
     assert 'name="stonith-enabled" value="false"' in cib
-    assert (
-        'name="promoted-max" value="2"' in cib
-        and 'type="controld"' in cib
-        and 'type="LVM-activate"' in cib
-    )
+    assert 'name="promoted-max" value="2"' in cib and 'type="controld"' in cib and 'type="LVM-activate"' in cib
     assert 'name="allow_stonith_disabled" value="true"' in cib
 
 
@@ -174,15 +143,8 @@ def test_nova_conf_per_role(out_root: Path) -> None:
     out = render(SITES / "lab-debian.yml", out_root)
     controller = (out / "nodes/controller/etc/nova/nova.conf").read_text()
     compute = (out / "nodes/drbd-node1/etc/nova/nova.conf").read_text()
-    assert (
-        "[database]" in controller
-        and "[api_database]" in controller
-        and "[database]" not in compute
-    )
-    assert (
-        "my_ip = 192.168.122.11" in compute
-        and "instances_path = /var/lib/nova/instances" in compute
-    )
+    assert "[database]" in controller and "[api_database]" in controller and "[database]" not in compute
+    assert "my_ip = 192.168.122.11" in compute and "instances_path = /var/lib/nova/instances" in compute
     assert TEST_SECRETS["rabbitmq-nova.password"].decode() in compute
 
 
@@ -202,16 +164,11 @@ def test_derived_values() -> None:
 
 
 def test_lvm_filter_override_is_used(tmp_path: Path, out_root: Path) -> None:
-    text = (
-        SITES / "lab-debian.yml"
-    ).read_text() + '\nlvm:\n  filter: ["a|^/dev/drbd0$|", "r|.*|"]\n'
+    text = (SITES / "lab-debian.yml").read_text() + '\nlvm:\n  filter: ["a|^/dev/drbd0$|", "r|.*|"]\n'
     site = tmp_path / "lab-debian.yml"
     site.write_text(text)
     out = render(site, out_root)
-    assert (
-        'filter = [ "a|^/dev/drbd0$|", "r|.*|" ]'
-        in (out / "nodes/drbd-node2/etc/lvm/lvm.conf").read_text()
-    )
+    assert 'filter = [ "a|^/dev/drbd0$|", "r|.*|" ]' in (out / "nodes/drbd-node2/etc/lvm/lvm.conf").read_text()
 
 
 @pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)
@@ -235,20 +192,12 @@ def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
         check=True,
     )
     printed = proc.stdout + proc.stderr
-    secret_files = [
-        p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").iterdir())
-    ]
-    assert (
-        len(secret_files) == 8
-    )  # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster
+    secret_files = [p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").iterdir())]
+    assert len(secret_files) == 8  # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster
     for path in secret_files:
         data = path.read_bytes()
         assert data.hex() not in printed and data.decode(errors="replace") not in printed
-    ignored = subprocess.run(
-        ["git", "-C", str(ROOT), "check-ignore", "-q", "output/lab-debian/secrets/x"]
-    )
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "output/lab-debian/secrets/x"])
     assert ignored.returncode == 0  # output/ (and so every secret) is git-ignored
-    tracked = subprocess.run(
-        ["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True
-    ).stdout
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True).stdout
     assert "secrets/" not in tracked and "authkey" not in tracked

@@ -52,9 +52,7 @@ class ClusterView:
 
     @property
     def has_fence_devices(self) -> bool:
-        return self.fencing_mode is FencingMode.DEVICE and any(
-            m.fence_devices for m in self.members
-        )
+        return self.fencing_mode is FencingMode.DEVICE and any(m.fence_devices for m in self.members)
 
     @property
     def first(self) -> str:
@@ -146,22 +144,11 @@ def drbd_minor(device: str) -> int:
 def drbd_view(plan: SitePlan, resource: DrbdResource) -> DrbdView:
     facts = plan.node(resource.members[0]).release.facts
     hosts = tuple(
-        DrbdHostView(m, plan.node(m).address_on(resource.network), index)
-        for index, m in enumerate(resource.members)
+        DrbdHostView(m, plan.node(m).address_on(resource.network), index) for index, m in enumerate(resource.members)
     )
-    two = (
-        resource.allow_two_primaries
-        if resource.allow_two_primaries is not None
-        else resource.dual_primary
-    )
-    both = (
-        resource.become_primary_on_both
-        if resource.become_primary_on_both is not None
-        else resource.dual_primary
-    )
-    default_fencing = (
-        DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
-    )
+    two = resource.allow_two_primaries if resource.allow_two_primaries is not None else resource.dual_primary
+    both = resource.become_primary_on_both if resource.become_primary_on_both is not None else resource.dual_primary
+    default_fencing = DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
     fencing = resource.fencing or default_fencing
     handlers = fencing is not DrbdFencing.DONT_CARE
     return DrbdView(
@@ -185,12 +172,15 @@ def _regex_path(path: str) -> str:
     return re.escape(path).replace("\\/", "/")
 
 
-def lvm_filters(plan: SitePlan, hostname: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def lvm_filters(
+    plan: SitePlan, hostname: str, resources: tuple[DrbdResource, ...] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(filter, global_filter) for a node's lvm.conf. Default filter: reject the DRBD backing
     disks, accept /dev/drbd*, accept the root disk (its PVs), reject everything else; default
     global_filter: reject the backing disks (duplicate PV labels under DRBD). First match wins."""
     site = plan.site
-    backing = sorted({r.disk for r in plan.drbd_of(hostname)})
+    resources = plan.drbd_of(hostname) if resources is None else resources
+    backing = sorted({r.disk for r in resources})
     rejects = tuple(f"r|^{_regex_path(disk)}$|" for disk in backing)
     root = f"/dev/{plan.node(hostname).root_disk}"
     derived = (*rejects, "a|^/dev/drbd.*|", f"a|^{_regex_path(root)}.*|", "r|.*|")

@@ -32,18 +32,12 @@ class BundleBuilder:
         if path in self.files:
             raise ValueError(f"{self.node}: {path} added twice")
         data = content.encode() if isinstance(content, str) else content
-        entry = BundleFile(
-            path=path, source=path.lstrip("/"), mode=mode, group=group, secret=secret
-        )
+        entry = BundleFile(path=path, source=path.lstrip("/"), mode=mode, group=group, secret=secret)
         self.files[path] = (entry, data)
 
     def bundle(self, steps: tuple[Step, ...]) -> NodeBundle:
-        entries = tuple(
-            entry for entry, _ in sorted(self.files.values(), key=lambda item: item[0].path)
-        )
-        return NodeBundle(
-            site=self.site, node=self.node, release=self.release, files=entries, steps=steps
-        )
+        entries = tuple(entry for entry, _ in sorted(self.files.values(), key=lambda item: item[0].path))
+        return NodeBundle(site=self.site, node=self.node, release=self.release, files=entries, steps=steps)
 
     def write(self, stage: Stage, steps: tuple[Step, ...]) -> list[str]:
         """Write the overlay and node.json; return the written paths relative to the stage."""

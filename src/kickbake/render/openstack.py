@@ -63,6 +63,4 @@ def nova_view(plan: SitePlan, node: NodeView, secrets: SecretStore) -> NovaView:
 
 def nova_conf(plan: SitePlan, node: NodeView, secrets: SecretStore) -> str:
     view = nova_view(plan, node, secrets)
-    return render_template(
-        TEMPLATES, "openstack/nova.conf.j2", inventory=plan.inventory.source.name, nova=view
-    )
+    return render_template(TEMPLATES, "openstack/nova.conf.j2", inventory=plan.inventory.source.name, nova=view)

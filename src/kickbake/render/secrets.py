@@ -34,8 +34,4 @@ class SecretStore:
         return self._get(f"{cluster}.authkey", lambda: os.urandom(AUTHKEY_BYTES))
 
     def password(self, name: str) -> str:
-        return (
-            self._get(f"{name}.password", lambda: os.urandom(PASSWORD_BYTES).hex().encode())
-            .decode()
-            .strip()
-        )
+        return self._get(f"{name}.password", lambda: os.urandom(PASSWORD_BYTES).hex().encode()).decode().strip()

@@ -38,9 +38,7 @@ def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
         Step("install-files", "install-files"),
     ]
     if _bake_of(plan, node) is Bake.BASE:
-        steps.append(
-            Step("install-packages", "install-packages", {"packages": list(node.packages)})
-        )
+        steps.append(Step("install-packages", "install-packages", {"packages": list(node.packages)}))
     steps.append(Step("enable-services", "enable-services", {"services": list(node.services)}))
     return steps
 
@@ -87,9 +85,7 @@ def drbd_steps(hostname: str, resources: tuple[DrbdView, ...]) -> list[Step]:
     return steps
 
 
-def cluster_steps(
-    plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[VolumeGroup, ...]
-) -> list[Step]:
+def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[VolumeGroup, ...]) -> list[Step]:
     services = list(CLUSTER_SERVICES[view.stack])
     if vgs:
         services.extend(LOCKING_SERVICES[view.stack])
@@ -103,9 +99,7 @@ def cluster_steps(
     for vg in vgs:
         steps.extend(_vg_steps(node.hostname, view, vg))
     if view.stack is Stack.CURRENT and view.has_fence_devices:
-        steps.append(
-            Step("start-services:pacemaker", "start-services", {"services": ["pacemaker"]})
-        )
+        steps.append(Step("start-services:pacemaker", "start-services", {"services": ["pacemaker"]}))
         if node.hostname == view.first:
             argv = ["cibadmin", "--replace", "--xml-file", CIB_PATH]
             steps.append(Step("push-cib", "run", {"argv": argv}, once=True))

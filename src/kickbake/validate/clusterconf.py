@@ -34,11 +34,7 @@ def _cluster_problems(root: ET.Element) -> list[str]:
         problems.append(f"cluster name {name!r} must be 1..16 characters")
     if not root.get("config_version", "").isdigit():
         problems.append("cluster config_version must be a non-negative integer")
-    problems.extend(
-        f"unknown element <{child.tag}> under <cluster>"
-        for child in root
-        if child.tag not in TOP_LEVEL
-    )
+    problems.extend(f"unknown element <{child.tag}> under <cluster>" for child in root if child.tag not in TOP_LEVEL)
     return problems
 
 
@@ -69,13 +65,9 @@ def _fence_problems(root: ET.Element) -> list[str]:
     devices = {d.get("name"): d for d in root.findall("./fencedevices/fencedevice")}
     for device in devices.values():
         if not device.get("agent", "").startswith("fence_"):
-            problems.append(
-                f"fencedevice {device.get('name')}: agent {device.get('agent')!r} is not fence_*"
-            )
+            problems.append(f"fencedevice {device.get('name')}: agent {device.get('agent')!r} is not fence_*")
         if device.get("agent") == "fence_manual":
-            problems.append(
-                "fence_manual does not exist in cluster 3; leave the node without devices instead"
-            )
+            problems.append("fence_manual does not exist in cluster 3; leave the node without devices instead")
     for used in root.findall("./clusternodes/clusternode/fence/method/device"):
         if used.get("name") not in devices:
             problems.append(f"fence method uses undefined device {used.get('name')!r}")

@@ -39,11 +39,7 @@ def check_drbd(etc: Path, hostname: str, address: IPv4Address, dialect: str) -> 
         conf.write_text(_drbd_conf(etc.resolve()))
         env = {"__DRBD_NODE__": hostname, "DRBD_DRIVER_VERSION_OVERRIDE": DRIVER_VERSION[dialect]}
         proc = run_as_node(["drbdadm", "-c", str(conf), "dump", "all"], hostname, address, env=env)
-    said = "\n".join(
-        line
-        for line in proc.stderr.splitlines()
-        if line.strip() and not any(n in line for n in _NOISE)
-    )
+    said = "\n".join(line for line in proc.stderr.splitlines() if line.strip() and not any(n in line for n in _NOISE))
     if proc.returncode != 0:
         return False, said or f"drbdadm exit {proc.returncode}"
     resources = proc.stdout.count("\nresource ")

@@ -112,9 +112,7 @@ def parse_lvm_conf(text: str) -> LvmConfig:
                 config.lines[(name, key)] = line
             i += 1
     except IndexError:
-        raise LvmSyntaxError(
-            tokens[-2][2] if len(tokens) > 1 else 1, "unexpected end of file"
-        ) from None
+        raise LvmSyntaxError(tokens[-2][2] if len(tokens) > 1 else 1, "unexpected end of file") from None
     return config
 
 
@@ -183,7 +181,5 @@ def check_lvm_legacy(lvm_conf: Path, host_lvmconfig: bool) -> tuple[bool, str]:
     if host_lvmconfig:
         _, said = _lvmconfig(lvm_conf)
         seen = "warns" if DEPRECATED_WARNING in said else "did NOT warn"
-        detail += (
-            f"; host lvm2 2.03 ignores locking_type 3 (lvmconfig {seen} '{DEPRECATED_WARNING}')"
-        )
+        detail += f"; host lvm2 2.03 ignores locking_type 3 (lvmconfig {seen} '{DEPRECATED_WARNING}')"
     return True, detail

@@ -17,9 +17,7 @@ from pathlib import Path
 
 from kickbake.run import run
 
-_AS_NODE = (
-    'hostname "$1" && ip link set lo up && ip addr add "$2/32" dev lo && shift 2 && exec "$@"'
-)
+_AS_NODE = 'hostname "$1" && ip link set lo up && ip addr add "$2/32" dev lo && shift 2 && exec "$@"'
 _AS_NODE_WITH_BIND = 'mount --bind "$3" "$4" && ' + _AS_NODE.replace("shift 2", "shift 4")
 
 

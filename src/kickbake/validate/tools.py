@@ -56,11 +56,7 @@ class SiteChecker:
         netns: bool = False,
     ) -> None:
         missing = [t for t in needs if shutil.which(t) is None]
-        reason = (
-            f"{', '.join(missing)} not installed (./kb test installs it as root)"
-            if missing
-            else None
-        )
+        reason = f"{', '.join(missing)} not installed (./kb test installs it as root)" if missing else None
         reason = reason or (namespaces_unavailable() if netns else None)
         if reason:
             status, detail = SKIPPED, reason
@@ -69,9 +65,7 @@ class SiteChecker:
             status = OK if ok else FAILED
         for path in files:
             relative = str(path.relative_to(self.site_out))
-            self.results.append(
-                FileCheck(self.plan.site.site, node, relative, tool, status, detail)
-            )
+            self.results.append(FileCheck(self.plan.site.site, node, relative, tool, status, detail))
 
     def node(self, view: NodeView) -> None:
         etc = self.site_out / "nodes" / view.hostname / "etc"
@@ -152,9 +146,7 @@ class SiteChecker:
 
         def check() -> tuple[bool, str]:
             found = validate_kickstart(path.read_text(), handler)
-            return not found, "; ".join(
-                f"line {f.line}: {f.message}" for f in found
-            ) or f"pykickstart {handler}: valid"
+            return not found, "; ".join(f"line {f.line}: {f.message}" for f in found) or f"pykickstart {handler}: valid"
 
         self.record(view.hostname, [path], "pykickstart", check)
 
@@ -185,9 +177,7 @@ def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
     if missing or mode != 0o600:
         return (
             False,
-            f"missing {', '.join(missing)}"
-            if missing
-            else f"holds secrets but has mode {mode:04o}",
+            f"missing {', '.join(missing)}" if missing else f"holds secrets but has mode {mode:04o}",
         )
     return True, f"ini parses; {len(needed)} required settings present; mode 0600"
 
