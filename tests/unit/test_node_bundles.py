@@ -127,6 +127,13 @@ def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
     ]
     assert "drbd-initial-sync:r0" in first and "drbd-initial-sync:r0" not in second
     assert second[-1] == "vg-lock-start:vg_shared" and "vg-create-shared:vg_shared" not in second
+    once = {s["id"] for s in node_json(out, "drbd-node1")["steps"] if s["once"]}
+    assert once == {
+        "drbd-create-md:r0",
+        "drbd-initial-sync:r0",
+        "vg-create-shared:vg_shared",
+        "lv-create:vg_shared/lv_instances",
+    }
     start = next(s for s in node_json(out, "drbd-node2")["steps"] if s["id"] == "start-services:cluster")
     assert start["args"]["services"] == ["corosync", "dlm", "lvmlockd"]
     assert not any(s["action"] == "run" for s in node_json(out, "drbd-node1")["steps"])  # no CIB push
