@@ -17,6 +17,7 @@ from kickbake.validate.clusterconf import check_cluster_conf
 from kickbake.validate.corosync import check_corosync
 from kickbake.validate.drbd import check_drbd
 from kickbake.validate.lvmconf import check_lvm_current, check_lvm_legacy
+from kickbake.validate.novaconf import check_nova_conf
 from kickbake.validate.tools import check_site_output
 from tests.bundles import render
 from tests.conftest import BUNDLED, SITES, require_tool
@@ -222,3 +223,23 @@ def test_fence_devices_render_and_pass_the_tools(site: str, out_root: Path, tmp_
     assert steps[-2:] == ["start-services:pacemaker", "push-cib"]
     second = json.loads((out / "nodes/drbd-node2/node.json").read_text())["steps"]
     assert "push-cib" not in [s["id"] for s in second]
+
+
+@pytest.mark.parametrize(
+    ("site", "old", "new", "message"),
+    [
+        ("lab-legacy", "--rabbit_host=", "rabbit_host=", "not --flag=value"),
+        ("lab-legacy", "--sql_connection=", "--sql_connexion=", "missing --sql_connection"),
+        ("lab-debian", "transport_url =", "transport_uri =", "missing [DEFAULT] transport_url"),
+        ("lab-debian", "[DEFAULT]", "DEFAULT", "File contains no section headers"),
+    ],
+)
+def test_nova_conf_checker_rejects(site: str, old: str, new: str, message: str, out_root: Path, tmp_path: Path) -> None:
+    out = render(SITES / f"{site}.yml", out_root)
+    etc = copy_node(out, "drbd-node1", tmp_path)
+    view = plan(load_site(SITES / f"{site}.yml")).node("drbd-node1")
+    nova = etc / "nova/nova.conf"
+    assert check_nova_conf(nova, view)[0]
+    edit(nova, old, new)
+    ok, said = check_nova_conf(nova, view)
+    assert not ok and message in said and "test-" not in said  # never shows a password

@@ -204,7 +204,16 @@ def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
     for path in secret_files:
         data = path.read_bytes()
         assert data.hex() not in printed and data.decode(errors="replace") not in printed
-    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "output/lab-debian/secrets/x"])
+    ignored = subprocess.run(["git", "-C", str(ROOT), "check-ignore", "-q", "output/any-site/secrets/authkey"])
     assert ignored.returncode == 0  # output/ (and so every secret) is git-ignored
     tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True).stdout
     assert "secrets/" not in tracked and "authkey" not in tracked
+
+
+def test_legacy_nova_conf_is_a_diablo_flag_file(out_root: Path) -> None:
+    out = render(SITES / "lab-legacy.yml", out_root)
+    compute = (out / "nodes/drbd-node2/etc/nova/nova.conf").read_text().splitlines()
+    flags = [line for line in compute if line.startswith("--")]
+    assert flags and all("=" in line for line in flags) and "[DEFAULT]" not in compute
+    assert "--my_ip=192.168.122.12" in flags and "--libvirt_type=kvm" in flags
+    assert f"--rabbit_password={TEST_SECRETS['rabbitmq-nova.password'].decode()}" in flags

@@ -44,6 +44,7 @@ class StackFacts(Frozen):
     corosync: Literal[1, 3]
     devices_file: bool  # lvm2 uses /etc/lvm/devices/system.devices by default
     pacemaker_fencing_property: str = "stonith-enabled"
+    nova_conf: Literal["ini", "flagfile"] = "ini"  # flagfile: Diablo-era `--flag=value` (before Essex)
 
 
 class Release(Frozen):

@@ -6,7 +6,6 @@ era exists here. A missing tool or no root gives a `skipped` line with the reaso
 
 from __future__ import annotations
 
-import configparser
 import shutil
 import stat
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from kickbake.validate.drbd import check_drbd
 from kickbake.validate.kickstart import validate_kickstart
 from kickbake.validate.lvmconf import check_lvm_current, check_lvm_legacy
 from kickbake.validate.netns import namespaces_unavailable
+from kickbake.validate.novaconf import check_nova_conf
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
 Check = Callable[[], tuple[bool, str]]
@@ -100,7 +100,9 @@ class SiteChecker:
             )
         nova = etc / "nova" / "nova.conf"
         if nova.is_file():
-            self.record(name, [nova], "nova.conf parser", lambda: check_nova_conf(nova, view))
+            self.record(
+                name, [nova], f"nova.conf parser ({view.release.facts.nova_conf})", lambda: check_nova_conf(nova, view)
+            )
 
     def _drbd(self, view: NodeView, etc: Path) -> None:
         resources = self.plan.drbd_of(view.hostname)
@@ -160,26 +162,6 @@ def check_authkey(path: Path) -> tuple[bool, str]:
             f"authkey must be {AUTHKEY_BYTES} bytes, mode 0600; is {size} bytes, mode {mode:04o}",
         )
     return True, f"{size} bytes, mode 0600 (content never shown)"
-
-
-def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
-    """oslo.config reads ini: check it parses and has what the role needs (values never shown)."""
-    parser = configparser.ConfigParser(interpolation=None)
-    try:
-        parser.read_string(path.read_text(), source=path.name)
-    except configparser.Error as error:
-        return False, str(error).splitlines()[0]
-    needed = [("DEFAULT", "my_ip"), ("DEFAULT", "transport_url"), ("DEFAULT", "instances_path")]
-    if view.openstack is not None and view.openstack.value == "controller":
-        needed += [("database", "connection"), ("api_database", "connection")]
-    missing = [f"[{s}] {k}" for s, k in needed if not parser.has_option(s, k)]
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if missing or mode != 0o600:
-        return (
-            False,
-            f"missing {', '.join(missing)}" if missing else f"holds secrets but has mode {mode:04o}",
-        )
-    return True, f"ini parses; {len(needed)} required settings present; mode 0600"
 
 
 def check_site_output(plan: SitePlan, site_out: Path) -> list[FileCheck]:
