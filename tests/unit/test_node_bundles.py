@@ -217,3 +217,25 @@ def test_legacy_nova_conf_is_a_diablo_flag_file(out_root: Path) -> None:
     assert flags and all("=" in line for line in flags) and "[DEFAULT]" not in compute
     assert "--my_ip=192.168.122.12" in flags and "--libvirt_type=kvm" in flags
     assert f"--rabbit_password={TEST_SECRETS['rabbitmq-nova.password'].decode()}" in flags
+
+
+def test_nova_images_on_lvm_when_the_inventory_says_so(tmp_path: Path, out_root: Path) -> None:
+    text = (SITES / "lab-debian.yml").read_text()
+    old = "openstack:\n  instances_path: /var/lib/nova/instances\n"
+    assert old in text
+    site = tmp_path / "lab-debian.yml"
+    site.write_text(text.replace(old, old + "  images_type: lvm\n  images_volume_group: vg_shared\n"))
+    out = render(site, out_root)
+    compute = (out / "nodes/drbd-node1/etc/nova/nova.conf").read_text()
+    assert "images_type = lvm\nimages_volume_group = vg_shared\n" in compute
+    assert "images_type" not in (out / "nodes/controller/etc/nova/nova.conf").read_text()
+
+
+@pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)
+def test_step_ids_are_unique_and_identity_comes_first(site: Path, out_root: Path) -> None:
+    out = render(site, out_root)
+    for node_dir in (out / "nodes").iterdir():
+        steps = node_json(out, node_dir.name)["steps"]
+        ids = [s["id"] for s in steps]
+        assert len(ids) == len(set(ids))
+        assert ids[:3] == ["set-hostname", "configure-network", "install-files"]
