@@ -118,15 +118,16 @@ def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
     assert "two_node: 1" in corosync and "crypto_cipher: aes256" in corosync and "transport: knet" in corosync
     assert "use_lvmlockd = 1" in (etc / "lvm/lvm.conf").read_text()
     first, second = step_ids(out, "drbd-node1"), step_ids(out, "drbd-node2")
-    assert first[-5:] == [
+    assert first[-6:] == [
         "drbd-primary:r0",
         "start-services:cluster",
         "enable-services:cluster",
+        "wait-quorum",
         "vg-create-shared:vg_shared",
         "lv-create:vg_shared/lv_instances",
     ]
     assert "drbd-initial-sync:r0" in first and "drbd-initial-sync:r0" not in second
-    assert second[-1] == "vg-lock-start:vg_shared" and "vg-create-shared:vg_shared" not in second
+    assert second[-2:] == ["wait-quorum", "vg-lock-start:vg_shared"] and "vg-create-shared:vg_shared" not in second
     once = {s["id"] for s in node_json(out, "drbd-node1")["steps"] if s["once"]}
     assert once == {
         "drbd-create-md:r0",

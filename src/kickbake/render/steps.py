@@ -20,6 +20,8 @@ WAIT_SECONDS = 900  # DRBD connect + resync and the peer's vgcreate; qemu TCG is
 CLUSTER_SERVICES = {Stack.LEGACY: ("cman",), Stack.CURRENT: ("corosync",)}
 LOCKING_SERVICES = {Stack.LEGACY: ("clvmd",), Stack.CURRENT: ("dlm", "lvmlockd")}
 LOCK_TYPE = {Stack.LEGACY: "clvm", Stack.CURRENT: "dlm"}
+# corosync-quorumtool -s exits 0 only when quorate; a fixed command, no inventory text
+WAIT_QUORUM = ["timeout", str(WAIT_SECONDS), "sh", "-c", "until corosync-quorumtool -s >/dev/null; do sleep 2; done"]
 
 
 def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
@@ -90,6 +92,10 @@ def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[
     if vgs:
         services.extend(LOCKING_SERVICES[view.stack])
     steps = [Step("start-services:cluster", "start-services", {"services": services})]
+    if view.stack is Stack.CURRENT and vgs:
+        # two_node implies wait_for_all: no quorum (so no dlm lockspace, no vgcreate --shared)
+        # until every member's corosync has been seen; cman's init script waits by itself
+        steps.append(Step("wait-quorum", "run", {"argv": WAIT_QUORUM}))
     if not view.has_fence_devices:
         # nothing will push the CIB, so pacemaker never manages these: they must come back on reboot
         steps.append(Step("enable-services:cluster", "enable-services", {"services": services}))
