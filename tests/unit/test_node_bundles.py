@@ -121,13 +121,13 @@ def test_debian_lab_comes_up_without_pacemaker(out_root: Path) -> None:
     assert first[-6:] == [
         "drbd-primary:r0",
         "start-services:cluster",
-        "enable-services:cluster",
         "wait-quorum",
+        "enable-services:cluster",
         "vg-create-shared:vg_shared",
         "lv-create:vg_shared/lv_instances",
     ]
     assert "drbd-initial-sync:r0" in first and "drbd-initial-sync:r0" not in second
-    assert second[-2:] == ["wait-quorum", "vg-lock-start:vg_shared"] and "vg-create-shared:vg_shared" not in second
+    assert second[-3:] == ["wait-quorum", "enable-services:cluster", "vg-lock-start:vg_shared"] and "vg-create-shared:vg_shared" not in second
     once = {s["id"] for s in node_json(out, "drbd-node1")["steps"] if s["once"]}
     assert once == {
         "drbd-create-md:r0",
