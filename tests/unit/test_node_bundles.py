@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kickbake import pipeline
+from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import cluster_views, cman_multicast, drbd_minor, lvm_filters
 from tests.bundles import TEST_SECRETS, render, tree
@@ -243,3 +244,15 @@ def test_step_ids_are_unique_and_identity_comes_first(site: Path, out_root: Path
         ids = [s["id"] for s in steps]
         assert len(ids) == len(set(ids))
         assert ids[:3] == ["set-hostname", "configure-network", "install-files"]
+
+
+def test_a_device_that_is_not_drbd_n_is_a_file_line_error_and_nothing_is_written(tmp_path: Path) -> None:
+    site = tmp_path / "lab-debian.yml"
+    text = (SITES / "lab-debian.yml").read_text()
+    site.write_text(text.replace("device: /dev/drbd0", "device: /dev/sdz"))
+    out_root = tmp_path / "out"
+    with pytest.raises(BadInput) as caught:
+        pipeline.render_site(site, out_root)
+    line = text.splitlines().index("    device: /dev/drbd0") + 1
+    assert str(caught.value.problems[0]).startswith(f"{site}:{line}: drbd[0].device: '/dev/sdz' is not a DRBD device")
+    assert not (out_root / "lab-debian").exists()
