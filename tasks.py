@@ -45,6 +45,13 @@ def render(c, site=None, json=False, debug=False):
 
 @task(help=SITE_HELP)
 @reported
+def pxe(c, site=None, json=False, debug=False):
+    """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
+    print_sites(pipeline.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+
+
+@task(help=SITE_HELP)
+@reported
 def validate(c, site=None, json=False, debug=False):
     """Load, lint and validate a site without writing anything."""
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")

@@ -16,6 +16,9 @@ from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.kickstart import render_kickstart
+from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative, render_liveimg
+from kickbake.render.pxe import render_pxe
+from kickbake.render.pxe_view import pxe_site
 from kickbake.validate.kickstart import validate_kickstart
 
 
@@ -36,6 +39,7 @@ class SiteResult:
     nodes: list[NodeResult]
     findings: list[Finding]
     inputs_digest: str
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +49,7 @@ class SiteResult:
             "inputs_digest": self.inputs_digest,
             "nodes": [n.__dict__ for n in self.nodes],
             "findings": [f.as_dict() for f in self.findings],
+            "notes": self.notes,
         }
 
 
@@ -83,6 +88,39 @@ def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: 
         raise BadInput(problems)
 
 
+def _render_liveimg(site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]) -> dict[str, str]:
+    """liveimg kickstart variants for nodes whose image tar is built; returns node -> variant suffix."""
+    problems, variants = [], {}
+    for node in site_plan.nodes:
+        if node.release.kickstart is None:
+            continue
+        image = baked_image(site_plan, node, stage.root)
+        if isinstance(image, str):
+            results[node.hostname].notes.append(f"no liveimg kickstart: {image}")
+            continue
+        text = render_liveimg(site_plan, node, image, digest)
+        relative = liveimg_relative(node.hostname)
+        for finding in validate_kickstart(text, node.release.kickstart.handler):
+            problems.append(Problem(relative, finding.line, node.hostname, f"pykickstart: {finding.message}", finding.template))
+        stage.write(relative, text)
+        results[node.hostname].outputs.append(relative)
+        variants[node.hostname] = SUFFIX
+    if problems:
+        raise BadInput(problems)
+    return variants
+
+
+def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dict[str, str],
+                results: dict[str, NodeResult]) -> list[str]:
+    px = pxe_site(site_plan, out_root, variants)
+    if px is None:
+        return ["no pxe: section, no PXE tree"]
+    outcome = render_pxe(px, stage, out_root)
+    for node, notes in outcome.node_notes.items():
+        results[node].notes.extend(notes)
+    return outcome.notes
+
+
 def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> SiteResult:
     """Render every output of one site into output/<site>/, atomically."""
     progress = progress or Progress.quiet()
@@ -94,6 +132,10 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
     with staged_site_output(out_root, site.site) as stage:
         with progress.step(f"{site.site}: kickstarts"):
             _render_kickstarts(site_plan, stage, digest, results)
+        with progress.step(f"{site.site}: liveimg kickstarts"):
+            variants = _render_liveimg(site_plan, stage, digest, results)
+        with progress.step(f"{site.site}: pxe"):
+            notes = _render_pxe(site_plan, stage, out_root, variants, results)
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,
@@ -102,6 +144,7 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
         nodes=list(results.values()),
         findings=findings,
         inputs_digest=digest,
+        notes=notes,
     )
 
 
@@ -134,3 +177,13 @@ def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR, progress:
 
 def validate_sites(site: str | Path | None) -> list[SiteResult]:
     return [validate_site(path) for path in _sites(site)]
+
+
+def pxe_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> list[SiteResult]:
+    """Render sites for their PXE tree. pxe/ is part of the atomically swapped output generation,
+    so this renders everything; a site without a `pxe:` section is an error here."""
+    paths = _sites(site)
+    for path in paths:
+        if load_site(path).site.pxe is None:
+            raise BadInput(Problem(str(path), 0, "pxe", "the site has no pxe: section", "add pxe: {server: ..., network: ...}"))
+    return [render_site(path, out_root, progress) for path in paths]
