@@ -1,0 +1,148 @@
+"""The generated boot-server configs, checked by the real tools: `dnsmasq --test`, `nginx -t`, and
+a live dnsmasq answering DHCP and TFTP inside its own network namespace (TFTP always binds port 69,
+and nginx -t binds its listen address, so both run where the site's server address is local)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from kickbake.pipeline import render_site
+from kickbake.run import run
+from tests.conftest import BUNDLED, SITES
+
+PROBE = Path(__file__).with_name("dhcp_probe.py")
+SERVER = "192.168.122.1"  # pxe.server of every bundled site
+
+
+def proxy_variant(tmp_path: Path) -> Path:
+    """lab-el9 where another DHCP server owns the network."""
+    text = (SITES / "lab-el9.yml").read_text()
+    assert text.endswith("pxe:\n  server: 192.168.122.1\n  network: mgmt\n")
+    site = tmp_path / "lab-proxy.yml"
+    site.write_text(text.replace("site: lab-el9", "site: lab-proxy") + "  dhcp: proxy\n  http_port: 8080\n")
+    return site
+
+
+@pytest.fixture(scope="module")
+def out_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("pxe-real") / "output"
+    for site in [*BUNDLED, proxy_variant(root.parent)]:
+        render_site(site, root)
+    return root
+
+
+SITE_NAMES = ["lab-legacy", "lab-el9", "lab-debian", "lab-proxy"]
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize("site", SITE_NAMES)
+def test_dnsmasq_accepts_every_generated_config(out_root: Path, site: str) -> None:
+    dnsmasq = os.environ.get("DNSMASQ", "dnsmasq")
+    if "/" not in dnsmasq:
+        from tests.conftest import require_tool
+
+        require_tool(dnsmasq)
+    proc = run([dnsmasq, "--test", "-C", out_root / site / "pxe/dnsmasq.conf"], check=False)
+    assert proc.returncode == 0 and "syntax check OK" in proc.stderr, proc.stderr
+
+
+@pytest.mark.realtool
+def test_dnsmasq_rejects_a_broken_config(out_root: Path, tmp_path: Path) -> None:
+    """The check above can fail: a mangled line is reported with its line number."""
+    from tests.conftest import require_tool
+
+    require_tool("dnsmasq")
+    broken = tmp_path / "broken.conf"
+    text = (out_root / "lab-el9/pxe/dnsmasq.conf").read_text()
+    broken.write_text(text.replace("dhcp-boot=tag:ipxe,", "dhcp-boot=tag:ipxe"))
+    broken.write_text(text.replace("dhcp-range=set:kickbake,192.168.122.0,static", "dhcp-range=set:kickbake,nonsense"))
+    proc = run(["dnsmasq", "--test", "-C", broken], check=False)
+    assert proc.returncode != 0 and "line" in proc.stderr, proc.stderr
+
+
+def in_netns(script: str, *args: str | os.PathLike[str], timeout: float = 60) -> str:
+    """Run `script` (sh) as root in a new network namespace; return its stdout."""
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    proc = run(["unshare", "-n", "sh", "-c", script, "sh", *args], check=False, timeout=timeout)
+    assert proc.returncode == 0, f"rc {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout
+
+
+NGINX_WRAPPER = """pid {tmp}/nginx.pid;
+error_log {tmp}/error.log;
+events {{}}
+http {{
+    access_log {tmp}/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {site_conf};
+}}
+"""
+
+
+@pytest.mark.realtool
+@pytest.mark.parametrize("site", SITE_NAMES)
+def test_nginx_accepts_every_generated_site(out_root: Path, tmp_path: Path, site: str) -> None:
+    from tests.conftest import require_tool
+
+    require_tool("nginx")
+    wrapper = tmp_path / "nginx.conf"
+    wrapper.write_text(NGINX_WRAPPER.format(tmp=tmp_path, site_conf=out_root / site / "pxe/nginx-site.conf"))
+    script = 'ip link set lo up; ip addr add "$1"/32 dev lo; nginx -t -p "$2" -c "$3" 2>&1'
+    output = in_netns(script, SERVER, tmp_path, wrapper)
+    assert "test is successful" in output, output
+
+
+# The DHCP client sits in a second namespace at the other end of a veth pair: a packet from an
+# address of dnsmasq's own namespace would be dropped as martian. Both are stopped by their PIDs.
+LIVE_DNSMASQ = r"""set -eu
+server=$1 conf=$2 pid=$3 log=$4 py=$5 client_py=$6 mac=$7 cfg=$8
+ip link set lo up
+ip link add v0 type veth peer name v1
+ip addr add "$server"/24 dev v0
+ip link set v0 up
+unshare -n sleep 60 &
+client=$!
+dnsmasq --conf-file="$conf" --pid-file="$pid" --log-facility="$log" --user=root
+trap 'kill "$client" "$(cat "$pid")"' EXIT
+echo "dnsmasq $(cat "$pid")"
+sleep 0.2
+ip link set v1 netns "$client"
+nsenter -t "$client" -n sh -c 'ip link set lo up; ip link set v1 up; ip route add default dev v1'
+for arch_class in "0 -" "7 -" "0 iPXE"; do
+    set -- $arch_class
+    nsenter -t "$client" -n "$py" "$client_py" v1 "$mac" "$1" "${2#-}"
+done
+curl -sS --max-time 10 "tftp://$server/pxelinux.cfg/$cfg"
+"""
+
+
+@pytest.mark.realtool
+def test_live_dnsmasq_offers_the_reserved_address_and_the_right_boot_file(out_root: Path, tmp_path: Path) -> None:
+    from tests.conftest import require_tool
+
+    require_tool("dnsmasq")
+    require_tool("curl")
+    mac, cfg = "52:54:00:00:01:21", "01-52-54-00-00-01-21"
+    output = in_netns(LIVE_DNSMASQ, SERVER, out_root / "lab-el9/pxe/dnsmasq.conf", tmp_path / "dnsmasq.pid",
+                      tmp_path / "dnsmasq.log", sys.executable, PROBE, mac, cfg)
+    first, *lines = output.splitlines()
+    bios, efi, ipxe = (json.loads(line) for line in lines[:3])
+    assert bios == {"type": 2, "yiaddr": "192.168.122.11", "file": "pxelinux.0"}
+    assert efi == {"type": 2, "yiaddr": "192.168.122.11", "file": "grubnetx64.efi"}
+    assert ipxe == {"type": 2, "yiaddr": "192.168.122.11", "file": "ipxe/boot.ipxe"}
+    served = "\n".join(lines[3:]) + "\n"
+    assert served == (out_root / "lab-el9/pxe/pxelinux.cfg" / cfg).read_text()
+    assert "inst.ks=http://192.168.122.1/lab-el9/kickstarts/drbd-node1.ks" in served
+    # stopped by its PID: nothing of it is left
+    pid = int(first.removeprefix("dnsmasq "))
+    assert not Path(f"/proc/{pid}").exists() or "dnsmasq" not in Path(f"/proc/{pid}/comm").read_text()
