@@ -113,8 +113,9 @@ ip link set v0 up
 unshare -n sleep 60 &
 client=$!
 dnsmasq --conf-file="$conf" --pid-file="$pid" --log-facility="$log" --user=root
-trap 'kill "$client" "$(cat "$pid")"' EXIT
-echo "dnsmasq $(cat "$pid")"
+daemon=$(cat "$pid")
+trap 'kill "$client" "$daemon"; while kill -0 "$daemon" 2>/dev/null; do sleep 0.1; done' EXIT
+echo "dnsmasq $daemon"
 sleep 0.2
 ip link set v1 netns "$client"
 nsenter -t "$client" -n sh -c 'ip link set lo up; ip link set v1 up; ip route add default dev v1'
