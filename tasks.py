@@ -11,6 +11,7 @@ from typing import Any
 from invoke import Exit, task
 
 from kickbake import devtools, docs, pipeline
+from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
@@ -62,6 +63,14 @@ def validate(c, site=None, json=False, debug=False):
 def demo(c, json=False, debug=False):
     """The main job: render and validate every bundled site, then print a summary table."""
     print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
+
+
+@task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+            "debug": "show a traceback on errors"})
+@reported
+def serve(c, site, address="127.0.0.1", port=8080, debug=False):
+    """Lab HTTP server for a site's kickstarts, images, repo mirror and PXE tree (production: the nginx config)."""
+    lab_server.serve(site, OUTPUT_DIR, address, int(port))
 
 
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
