@@ -112,7 +112,8 @@ def test_refuses_everything_outside_the_published_directories(server, out_root: 
     refused = [
         f"/{SITE}/secrets/corosync.authkey", f"/{SITE}/inputs.json", f"/{SITE}/kickstarts/escape.ks",
         f"/{SITE}/kickstarts/up.ks", f"/{SITE}/kickstarts/../inputs.json", f"/{SITE}/kickstarts/%2e%2e/inputs.json",
-        f"/{SITE}/kickstarts/..%2f..%2f..%2fetc/passwd", "/etc/passwd", f"/{SITE}/kickstarts/", "/lab-debian/kickstarts/x.ks",
+        f"/{SITE}/kickstarts/..%2f..%2f..%2fetc/passwd", "/etc/passwd", f"/{SITE}/kickstarts/",
+        "/lab-debian/kickstarts/x.ks",
     ]
     for path in refused:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)

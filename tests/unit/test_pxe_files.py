@@ -100,7 +100,8 @@ def test_every_loader_boots_the_node_with_its_own_command_line(out_root: Path, s
         # no other node's identity leaks into this node's line
         others = [i for n, (_, i) in EXPECTED[site].items() if n != node]
         assert not set(others) & set(args), (loader, args)
-        expected_kernel = KERNELS.get(site, f"images/{'controller' if node == 'controller' else 'storage-node'}/vmlinuz")
+        image = "controller" if node == "controller" else "storage-node"
+        expected_kernel = KERNELS.get(site, f"images/{image}/vmlinuz")
         assert kernel.endswith(expected_kernel), (loader, kernel)
         assert initrd.endswith(expected_kernel.replace("vmlinuz", "initrd.img")), (loader, initrd)
 
