@@ -51,6 +51,18 @@ def test_dnsmasq_accepts_every_generated_config(out_root: Path, site: str) -> No
     assert proc.returncode == 0 and "syntax check OK" in proc.stderr, proc.stderr
 
 
+def test_proxy_mode_answers_pxe_only_for_known_macs(out_root: Path) -> None:
+    conf = (out_root / "lab-proxy/pxe/dnsmasq.conf").read_text()
+    assert "dhcp-range=192.168.122.0,proxy,255.255.255.0\n" in conf
+    assert "dhcp-host=52:54:00:00:01:21,set:kickbake\n" in conf and ",192.168.122.11," not in conf
+    assert 'pxe-service=tag:kickbake,tag:!ipxe,x86PC,"kickbake BIOS (pxelinux)",pxelinux\n' in conf
+    assert "option:router" not in conf  # the other DHCP server owns the network settings
+    assert "listen 192.168.122.1:8080;" in (out_root / "lab-proxy/pxe/nginx-site.conf").read_text()
+    ipxe = (out_root / "lab-proxy/pxe/ipxe/drbd-node1.ipxe").read_text()
+    assert "kernel http://192.168.122.1:8080/lab-proxy/pxe/images/el9/vmlinuz " in ipxe
+    assert "inst.ks=http://192.168.122.1:8080/lab-proxy/kickstarts/drbd-node1.ks" in ipxe
+
+
 @pytest.mark.realtool
 def test_dnsmasq_rejects_a_broken_config(out_root: Path, tmp_path: Path) -> None:
     """The check above can fail: a mangled line is reported with its line number."""
@@ -59,7 +71,6 @@ def test_dnsmasq_rejects_a_broken_config(out_root: Path, tmp_path: Path) -> None
     require_tool("dnsmasq")
     broken = tmp_path / "broken.conf"
     text = (out_root / "lab-el9/pxe/dnsmasq.conf").read_text()
-    broken.write_text(text.replace("dhcp-boot=tag:ipxe,", "dhcp-boot=tag:ipxe"))
     broken.write_text(text.replace("dhcp-range=set:kickbake,192.168.122.0,static", "dhcp-range=set:kickbake,nonsense"))
     proc = run(["dnsmasq", "--test", "-C", broken], check=False)
     assert proc.returncode != 0 and "line" in proc.stderr, proc.stderr

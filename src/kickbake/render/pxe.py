@@ -50,9 +50,10 @@ def _link(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     try:
-        os.link(source, target)  # kernels and initrds are big: share the bytes
-    except OSError:
+        os.link(source, target)  # kernels, initrds and boot loaders are big: share the bytes
+    except OSError:  # another file system
         shutil.copyfile(source, target)
+        os.chmod(target, 0o644)
 
 
 def _kernel_sources(entry: BootEntry, stage: Stage, out_root: Path) -> tuple[Path, Path, str]:
@@ -82,7 +83,7 @@ def copy_boot_loaders(stage: Stage, outcome: PxeOutcome) -> None:
     for name, (source, package) in sorted(BOOT_LOADERS.items()):
         path = Path(source)
         if path.is_file():
-            stage.write(f"pxe/{name}", path.read_bytes())
+            _link(path, stage.path(f"pxe/{name}"))
             outcome.files.append(f"pxe/{name}")
         else:
             missing.setdefault(package, []).append(name)
