@@ -50,7 +50,7 @@ def _link(source: Path, target: Path) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
     try:
-        os.link(source, target)  # kernels, initrds and boot loaders are big: share the bytes
+        os.link(source, target)  # kernels and initrds are big: share the bytes
     except OSError:  # another file system
         shutil.copyfile(source, target)
         os.chmod(target, 0o644)
@@ -82,8 +82,8 @@ def copy_boot_loaders(stage: Stage, outcome: PxeOutcome) -> None:
     missing: dict[str, list[str]] = {}
     for name, (source, package) in sorted(BOOT_LOADERS.items()):
         path = Path(source)
-        if path.is_file():
-            _link(path, stage.path(f"pxe/{name}"))
+        if path.is_file():  # copied: a hard link would let a write into output/ change /usr/lib
+            stage.write(f"pxe/{name}", path.read_bytes())
             outcome.files.append(f"pxe/{name}")
         else:
             missing.setdefault(package, []).append(name)
