@@ -22,6 +22,7 @@ SYSTEM_TOOLS: dict[str, str] = {
     "nsenter": "util-linux",
     "qemu-system-x86_64": "qemu-system-x86",
     "/usr/lib/ipxe/qemu/pxe-virtio.rom": "ipxe-qemu",
+    "/usr/share/ovmf/OVMF.fd": "ovmf",
     "/usr/lib/PXELINUX/pxelinux.0": "pxelinux",
     "/usr/lib/syslinux/modules/bios/ldlinux.c32": "syslinux-common",
     "/usr/lib/ipxe/ipxe.efi": "ipxe",
