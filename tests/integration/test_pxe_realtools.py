@@ -158,3 +158,43 @@ def test_live_dnsmasq_offers_the_reserved_address_and_the_right_boot_file(out_ro
     # stopped by its PID: nothing of it is left
     pid = int(first.removeprefix("dnsmasq "))
     assert not Path(f"/proc/{pid}").exists() or "dnsmasq" not in Path(f"/proc/{pid}/comm").read_text()
+
+
+# nginx live: workers as root only because pytest's temporary directories are private (0700).
+LIVE_NGINX = r"""set -eu
+server=$1 prefix=$2 conf=$3 site=$4
+ip link set lo up
+ip addr add "$server"/32 dev lo
+nginx -p "$prefix" -c "$conf" -g 'user root;'
+daemon=$(cat "$prefix/nginx.pid")
+trap 'kill "$daemon"; while kill -0 "$daemon" 2>/dev/null; do sleep 0.1; done' EXIT
+get() { curl -sS -o /dev/null -w '%{http_code} %{size_download}\n' "$@"; }
+curl -sS "http://$server/$site/kickstarts/drbd-node1.ks"
+echo "--"
+get "http://$server/$site/kickstarts/drbd-node1.ks" -r 0-99
+get "http://$server/$site/pxe/pxelinux.cfg/default"
+get "http://$server/$site/inputs.json"
+get "http://$server/$site/secrets/key"
+get "http://$server/$site/nodes/n1/node.json"
+"""
+
+
+@pytest.mark.realtool
+def test_live_nginx_serves_kickstarts_and_ranges_but_not_the_rest(out_root: Path, tmp_path: Path) -> None:
+    from tests.conftest import require_tool
+
+    require_tool("nginx")
+    require_tool("curl")
+    generation = (out_root / "lab-el9").resolve()
+    for unpublished in ("secrets/key", "nodes/n1/node.json"):  # they exist, and must not be served
+        (generation / unpublished).parent.mkdir(parents=True, exist_ok=True)
+        (generation / unpublished).write_text("not for HTTP")
+    wrapper = tmp_path / "nginx.conf"
+    wrapper.write_text(NGINX_WRAPPER.format(tmp=tmp_path, site_conf=out_root / "lab-el9/pxe/nginx-site.conf"))
+    output = in_netns(LIVE_NGINX, SERVER, tmp_path, wrapper, "lab-el9")
+    kickstart, statuses = output.split("--\n")
+    assert kickstart == (out_root / "lab-el9/kickstarts/drbd-node1.ks").read_text()
+    default_size = (out_root / "lab-el9/pxe/pxelinux.cfg/default").stat().st_size
+    codes = [line.split() for line in statuses.splitlines()]
+    assert codes[:2] == [["206", "100"], ["200", str(default_size)]]
+    assert [code for code, _ in codes[2:]] == ["404", "404", "404"]
