@@ -1,0 +1,188 @@
+"""Derived values the lint rules share: effective settings (an override, else the default the
+renderer uses), indexes into the inventory for error locations, and LVM filter semantics.
+
+The renderer computes the same defaults in model/plan.py; these helpers are the linter's view
+of them and stay small so the two can be compared by eye."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from ipaddress import IPv4Address
+
+from pydantic import BaseModel
+
+from kickbake.model.catalog import Release
+from kickbake.model.plan import SitePlan
+from kickbake.model.schema import Cluster, DrbdResource, VolumeGroup
+from kickbake.model.types import DrbdFencing, Stack
+
+Loc = tuple[str | int, ...]
+
+
+def explicit(model: BaseModel, field: str) -> bool:
+    """True when the inventory wrote the field, as opposed to taking its default."""
+    return field in model.model_fields_set
+
+
+def node_loc(plan: SitePlan, hostname: str) -> Loc:
+    index = next(i for i, n in enumerate(plan.site.nodes) if n.hostname == hostname)
+    return ("nodes", index)
+
+
+def clusters(plan: SitePlan) -> Iterator[tuple[int, Cluster]]:
+    yield from enumerate(plan.site.clusters)
+
+
+def resources(plan: SitePlan) -> Iterator[tuple[int, DrbdResource]]:
+    yield from enumerate(plan.site.drbd)
+
+
+def volume_groups(plan: SitePlan) -> Iterator[tuple[int, VolumeGroup]]:
+    yield from enumerate(plan.site.volume_groups)
+
+
+def known_nodes(plan: SitePlan, hostnames: tuple[str, ...]) -> list[str]:
+    names = {n.hostname for n in plan.site.nodes}
+    return [h for h in hostnames if h in names]
+
+
+def releases_of(plan: SitePlan, hostnames: tuple[str, ...]) -> dict[str, Release]:
+    return {h: plan.node(h).release for h in known_nodes(plan, hostnames)}
+
+
+def cluster_named(plan: SitePlan, name: str | None) -> Cluster | None:
+    return next((c for c in plan.site.clusters if c.name == name), None)
+
+
+# --- quorum -------------------------------------------------------------------------------
+
+
+def two_node(cluster: Cluster) -> bool:
+    """two_node as rendered: the override, else on exactly when there are two members."""
+    if cluster.quorum.two_node is not None:
+        return cluster.quorum.two_node
+    return len(cluster.members) == 2
+
+
+# --- DRBD ---------------------------------------------------------------------------------
+
+
+def allow_two_primaries(res: DrbdResource) -> bool:
+    return res.dual_primary if res.allow_two_primaries is None else res.allow_two_primaries
+
+
+def two_primaries(res: DrbdResource) -> bool:
+    """Both members may be primary at once: dual_primary, or allow-two-primaries forced on."""
+    return res.dual_primary or res.allow_two_primaries is True
+
+
+def become_primary_on_both(res: DrbdResource) -> bool:
+    return res.dual_primary if res.become_primary_on_both is None else res.become_primary_on_both
+
+
+def drbd_fencing(res: DrbdResource) -> DrbdFencing:
+    if res.fencing is not None:
+        return res.fencing
+    return DrbdFencing.RESOURCE_AND_STONITH if two_primaries(res) else DrbdFencing.RESOURCE_ONLY
+
+
+def fence_peer_handler(plan: SitePlan, res: DrbdResource) -> str:
+    if res.fence_peer_handler is not None:
+        return res.fence_peer_handler
+    members = known_nodes(plan, res.members)
+    return plan.node(members[0]).release.facts.drbd_fence_peer if members else ""
+
+
+def minor(res: DrbdResource) -> int | None:
+    suffix = res.device.removeprefix("/dev/drbd")
+    return int(suffix) if suffix.isdigit() else None
+
+
+def address_on(plan: SitePlan, hostname: str, network: str) -> IPv4Address | None:
+    node = plan.site.node(hostname)
+    return next((i.address for i in node.interfaces if i.network == network and i.address), None)
+
+
+def drbd_of_device(plan: SitePlan, device: str) -> tuple[int, DrbdResource] | None:
+    return next(((i, r) for i, r in resources(plan) if r.device == device), None)
+
+
+def backing_disks(plan: SitePlan) -> dict[str, list[str]]:
+    """Backing disk path -> names of the DRBD resources it backs."""
+    found: dict[str, list[str]] = {}
+    for _, res in resources(plan):
+        found.setdefault(res.disk, []).append(res.name)
+    return found
+
+
+def dialect(release: Release) -> str:
+    return release.facts.drbd_dialect
+
+
+# --- clusters and storage -----------------------------------------------------------------
+
+
+def shared_vgs(plan: SitePlan, cluster: Cluster) -> list[tuple[int, VolumeGroup]]:
+    return [(i, v) for i, v in volume_groups(plan) if v.shared and v.cluster == cluster.name]
+
+
+def needs_dlm(plan: SitePlan, cluster: Cluster) -> bool:
+    """dlm runs under clvmd (legacy) and lvmlockd (current) whenever the cluster has a shared VG."""
+    return bool(shared_vgs(plan, cluster))
+
+
+def protects_shared_data(plan: SitePlan, cluster: Cluster) -> list[str]:
+    """What on this cluster corrupts data when a failed member is not fenced."""
+    reasons = [f"shared VG {v.name}" for _, v in shared_vgs(plan, cluster)]
+    reasons += [
+        f"dual-primary DRBD {r.name}" for _, r in resources(plan)
+        if two_primaries(r) and set(r.members) & set(cluster.members)
+    ]
+    return reasons
+
+
+def is_legacy(cluster: Cluster) -> bool:
+    return cluster.stack is Stack.LEGACY
+
+
+# Ports (TCP) that other services listen on, by what listens there: a DRBD resource must not take one.
+SERVICE_TCP_PORTS = {
+    22: "sshd", 2224: "pcsd", 3121: "pacemaker-remote", 3306: "the database", 5672: "rabbitmq",
+    6080: "nova-novncproxy", 8774: "nova-api", 8775: "nova metadata", 16509: "libvirtd",
+    21064: "dlm",
+}
+
+
+# --- LVM filters --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilterPattern:
+    action: str  # "a" (accept) or "r" (reject)
+    regex: re.Pattern[str]
+
+
+def parse_filter(entry: str) -> FilterPattern | None:
+    """`a|^/dev/drbd.*|` -> accept ^/dev/drbd.*; None when the entry is not an lvm.conf pattern.
+    lvm.conf: the first character is a or r, the next is the delimiter, the regex ends at its
+    repeat (lvm.conf(5) devices/filter)."""
+    if len(entry) < 3 or entry[0] not in "ar":
+        return None
+    delimiter = entry[1]
+    if delimiter.isalnum() or not entry.endswith(delimiter) or len(entry) < 4:
+        return None
+    try:
+        return FilterPattern(entry[0], re.compile(entry[2:-1]))
+    except re.error:
+        return None
+
+
+def filter_accepts(entries: tuple[str, ...], device: str) -> bool:
+    """LVM semantics: the first pattern that matches decides; a device no pattern matches is accepted."""
+    for entry in entries:
+        pattern = parse_filter(entry)
+        if pattern is not None and pattern.regex.search(device):
+            return pattern.action == "a"
+    return True
