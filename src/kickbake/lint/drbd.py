@@ -64,11 +64,14 @@ def dual_primary_fencing(plan: SitePlan) -> RuleResult:
 def fencing_has_handler(plan: SitePlan) -> RuleResult:
     for r, res in resources(plan):
         handler = fence_peer_handler(plan, res)
-        if drbd_fencing(res) is not DrbdFencing.DONT_CARE and not handler.startswith("/"):
-            shown = repr(handler) if handler else "none"
-            yield ("drbd", r, "fence_peer_handler"), (
-                f"fencing {drbd_fencing(res).value} calls the fence-peer handler, but it is {shown}"
-            ), "remove fence_peer_handler to use the release's (e.g. /usr/lib/drbd/crm-fence-peer.9.sh)"
+        members = known_nodes(plan, res.members)
+        if drbd_fencing(res) is DrbdFencing.DONT_CARE or handler.startswith("/") or not members:
+            continue
+        default = plan.node(members[0]).release.facts.drbd_fence_peer
+        yield ("drbd", r, "fence_peer_handler"), (
+            f"fencing {drbd_fencing(res).value} calls the fence-peer handler, but it is "
+            f"{repr(handler) if handler else 'empty'}: DRBD cannot outdate or fence its peer"
+        ), f"remove fence_peer_handler to use the release's {default}"
 
 
 @rule("DRBD005", Severity.ERROR, "become-primary-on both needs allow-two-primaries")
@@ -127,7 +130,7 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
             stack = _HANDLER_STACK.get(script)
             drbd = dialect(plan.node(member).release)
             if cluster is not None and stack is not None and stack is not cluster.stack:
-                why = f"{script} drives {stack.value} clusters, {member} runs {cluster.stack.value}"
+                why = f"{script} fences through a {stack.value} cluster, but {member}'s cluster is {cluster.stack.value}"
             elif script == "crm-fence-peer.9.sh" and drbd != "9":
                 why = f"crm-fence-peer.9.sh is for DRBD 9, {member} runs DRBD {drbd}"
             else:
