@@ -10,6 +10,7 @@ import pytest
 
 from kickbake.lint import Severity, lint_site, rules
 from kickbake.model import load_site, plan
+
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = [ROOT / "sites" / f"{name}.yml" for name in ("lab-legacy", "lab-el9", "lab-debian")]
 CASES = Path(__file__).parent / "cases"
