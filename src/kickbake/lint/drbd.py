@@ -130,7 +130,8 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
             stack = _HANDLER_STACK.get(script)
             drbd = dialect(plan.node(member).release)
             if cluster is not None and stack is not None and stack is not cluster.stack:
-                why = f"{script} fences through a {stack.value} cluster, but {member}'s cluster is {cluster.stack.value}"
+                why = (f"{script} fences through a {stack.value} cluster, "
+                       f"but {member}'s cluster is {cluster.stack.value}")
             elif script == "crm-fence-peer.9.sh" and drbd != "9":
                 why = f"crm-fence-peer.9.sh is for DRBD 9, {member} runs DRBD {drbd}"
             else:
