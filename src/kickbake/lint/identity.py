@@ -23,7 +23,7 @@ def _vg_resources(plan: SitePlan):
         if not vg.shared or cluster is None:
             continue
         for device in vg.devices:
-            found = drbd_of_device(plan, device)
+            found = drbd_of_device(plan, device, vg)
             if found is not None:
                 yield i, vg, cluster, found[0], found[1]
 

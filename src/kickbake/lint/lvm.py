@@ -21,7 +21,11 @@ from kickbake.model.plan import SitePlan
 
 
 def _drbd_devices_of_vgs(plan: SitePlan) -> list[str]:
-    return sorted({d for _, vg in volume_groups(plan) for d in vg.devices if drbd_of_device(plan, d)})
+    return sorted({d for _, vg in volume_groups(plan) for d in vg.devices if drbd_of_device(plan, d, vg)})
+
+
+def _backing_device(plan: SitePlan, name: str) -> str:
+    return next(r.device for r in plan.site.drbd if r.name == name)
 
 
 @rule("LVM001", Severity.ERROR, "a VG sits on the DRBD device, never on its backing disk")
@@ -30,15 +34,11 @@ def vg_not_on_backing_disk(plan: SitePlan) -> RuleResult:
     for i, vg in volume_groups(plan):
         for j, device in enumerate(vg.devices):
             if device in backing:
-                res = drbd_of_device_name(plan, backing[device][0])
+                res = _backing_device(plan, backing[device][0])
                 yield ("volume_groups", i, "devices", j), (
                     f"{device} is the backing disk of DRBD {', '.join(backing[device])}: LVM on it bypasses "
                     "replication and corrupts the DRBD metadata"
                 ), f"use the DRBD device {res} instead"
-
-
-def drbd_of_device_name(plan: SitePlan, name: str) -> str:
-    return next(r.device for r in plan.site.drbd if r.name == name)
 
 
 @rule("LVM002", Severity.ERROR, "the LVM filter accepts the DRBD devices")
@@ -136,7 +136,7 @@ def shared_vg_on_drbd(plan: SitePlan) -> RuleResult:
         if not vg.shared:
             continue
         for j, device in enumerate(vg.devices):
-            if drbd_of_device(plan, device) is None and device not in backing:
+            if drbd_of_device(plan, device, vg) is None and device not in backing:
                 yield ("volume_groups", i, "devices", j), (
                     f"{device} is not a DRBD device of this site: other members cannot see it"
                 ), "put shared VGs on a /dev/drbdN defined under drbd"
@@ -146,7 +146,7 @@ def shared_vg_on_drbd(plan: SitePlan) -> RuleResult:
 def dual_primary_vg_shared(plan: SitePlan) -> RuleResult:
     for i, vg in volume_groups(plan):
         for device in vg.devices:
-            found = drbd_of_device(plan, device)
+            found = drbd_of_device(plan, device, vg)
             if found and two_primaries(found[1]) and not vg.shared:
                 yield ("volume_groups", i, "shared"), (
                     f"{vg.name} is a local VG on dual-primary {device}: both primaries would change its "
@@ -158,7 +158,7 @@ def dual_primary_vg_shared(plan: SitePlan) -> RuleResult:
 def shared_vg_needs_dual_primary(plan: SitePlan) -> RuleResult:
     for i, vg in volume_groups(plan):
         for device in vg.devices:
-            found = drbd_of_device(plan, device)
+            found = drbd_of_device(plan, device, vg)
             if vg.shared and found and not two_primaries(found[1]):
                 yield ("volume_groups", i, "shared"), (
                     f"shared VG {vg.name} is on {device}, but DRBD {found[1].name} is single-primary: "
@@ -168,15 +168,18 @@ def shared_vg_needs_dual_primary(plan: SitePlan) -> RuleResult:
 
 @rule("LVM012", Severity.ERROR, "a PV belongs to one VG")
 def pv_in_one_vg(plan: SitePlan) -> RuleResult:
-    seen: dict[str, str] = {}
+    seen: dict[object, str] = {}
     for i, vg in volume_groups(plan):
         for j, device in enumerate(vg.devices):
-            if device in seen:
-                yield ("volume_groups", i, "devices", j), f"{device} is already a PV of {seen[device]}", (
+            found = drbd_of_device(plan, device, vg)
+            # a DRBD device is one PV wherever it is replicated; a local path is one PV per cluster
+            key = ("drbd", found[1].name) if found else (device, vg.cluster)
+            if key in seen:
+                yield ("volume_groups", i, "devices", j), f"{device} is already a PV of {seen[key]}", (
                     "give each VG its own devices"
                 )
             else:
-                seen[device] = vg.name
+                seen[key] = vg.name
 
 
 @rule("LVM013", Severity.WARNING, "only a shared VG names a cluster")

@@ -74,7 +74,7 @@ def images_vg_on_computes(plan: SitePlan) -> RuleResult:
     vg = next((v for v in plan.site.volume_groups if v.name == openstack.images_volume_group), None)
     if vg is None:
         return
-    holders = {m for d in vg.devices if (f := drbd_of_device(plan, d)) for m in f[1].members}
+    holders = {m for d in vg.devices if (f := drbd_of_device(plan, d, vg)) for m in f[1].members}
     for view in plan.nodes:
         if view.openstack is OpenStackRole.COMPUTE and holders and view.hostname not in holders:
             yield ("openstack", "images_volume_group"), (

@@ -105,8 +105,14 @@ def address_on(plan: SitePlan, hostname: str, network: str) -> IPv4Address | Non
     return next((i.address for i in node.interfaces if i.network == network and i.address), None)
 
 
-def drbd_of_device(plan: SitePlan, device: str) -> tuple[int, DrbdResource] | None:
-    return next(((i, r) for i, r in resources(plan) if r.device == device), None)
+def drbd_of_device(plan: SitePlan, device: str, vg: VolumeGroup | None = None) -> tuple[int, DrbdResource] | None:
+    """The DRBD resource behind a VG's device. Minors are per host, so several resources may be
+    /dev/drbd0; the one whose members overlap the VG's cluster wins."""
+    found = [(i, r) for i, r in resources(plan) if r.device == device]
+    cluster = cluster_named(plan, vg.cluster) if vg is not None else None
+    if cluster is not None:
+        found = [(i, r) for i, r in found if set(r.members) & set(cluster.members)] or found
+    return found[0] if found else None
 
 
 def backing_disks(plan: SitePlan) -> dict[str, list[str]]:
