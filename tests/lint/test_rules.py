@@ -1,6 +1,7 @@
 """Lint rules as data: tests/lint/cases/<RULE>-fail.yml must raise exactly the findings of that rule
 listed in <RULE>-fail.expected (file:line, field, message, hint); <RULE>-pass.yml must raise none
-of them, nor any other finding (base-*-pass.yml are production-like sites). `--update-golden` rewrites the .expected files."""
+of them, nor any other finding (base-*-pass.yml are production-like sites).
+`--update-golden` rewrites the .expected files."""
 
 from __future__ import annotations
 
