@@ -140,3 +140,18 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
                 "remove fence_peer_handler to use the release's handler"
             )
             break
+
+
+@rule("DRBD018", Severity.WARNING, "the cluster ring is not the DRBD replication link alone")
+def ring_not_replication_link(plan: SitePlan) -> RuleResult:
+    for r, res in resources(plan):
+        if drbd_fencing(res) is DrbdFencing.DONT_CARE:
+            continue
+        cluster = next((plan.cluster_of(m) for m in res.members if plan.cluster_of(m)), None)
+        if cluster is not None and cluster.network == res.network:
+            c = plan.site.clusters.index(cluster)
+            yield ("clusters", c, "network"), (
+                f"cluster {cluster.name} and DRBD {res.name} share {res.network}: one link failure cuts "
+                "replication and membership together, and the fence-peer handler, which fences through "
+                "the cluster, has no path left (drbd.conf(5): the handler should not use DRBD's path)"
+            ), f"run the cluster ring on another network than {res.network}, e.g. mgmt"
