@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from kickbake.lint.engine import RuleResult, Severity, rule
-from kickbake.lint.views import clusters, known_nodes, node_loc, releases_of, two_node
+from kickbake.lint.views import clusters, index, known_nodes, node_loc, releases_of, two_node
 from kickbake.model.plan import SitePlan
 
 
@@ -67,7 +67,7 @@ def one_cluster_per_node(plan: SitePlan) -> RuleResult:
 def one_ring_address(plan: SitePlan) -> RuleResult:
     for _, cluster in clusters(plan):
         for member in known_nodes(plan, cluster.members):
-            node = plan.site.node(member)
+            node = index(plan).nodes[member]
             on_ring = [j for j, f in enumerate(node.interfaces) if f.network == cluster.network and f.address]
             for j in on_ring[1:]:
                 yield (*node_loc(plan, member), "interfaces", j, "address"), (

@@ -10,11 +10,14 @@ from kickbake.lint.views import (
     address_on,
     allow_two_primaries,
     become_primary_on_both,
+    cluster_loc,
+    cluster_of,
     dialect,
     drbd_fencing,
     explicit,
     fence_peer_handler,
     known_nodes,
+    node_view,
     releases_of,
     resources,
     two_primaries,
@@ -67,7 +70,7 @@ def fencing_has_handler(plan: SitePlan) -> RuleResult:
         members = known_nodes(plan, res.members)
         if drbd_fencing(res) is DrbdFencing.DONT_CARE or handler.startswith("/") or not members:
             continue
-        default = plan.node(members[0]).release.facts.drbd_fence_peer
+        default = node_view(plan, members[0]).release.facts.drbd_fence_peer
         yield ("drbd", r, "fence_peer_handler"), (
             f"fencing {drbd_fencing(res).value} calls the fence-peer handler, but it is "
             f"{repr(handler) if handler else 'empty'}: DRBD cannot outdate or fence its peer"
@@ -126,9 +129,9 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
             continue
         script = res.fence_peer_handler.rsplit("/", 1)[-1]
         for member in known_nodes(plan, res.members):
-            cluster = plan.cluster_of(member)
+            cluster = cluster_of(plan, member)
             stack = _HANDLER_STACK.get(script)
-            drbd = dialect(plan.node(member).release)
+            drbd = dialect(node_view(plan, member).release)
             if cluster is not None and stack is not None and stack is not cluster.stack:
                 why = (f"{script} fences through a {stack.value} cluster, "
                        f"but {member}'s cluster is {cluster.stack.value}")
@@ -144,13 +147,12 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
 
 @rule("DRBD018", Severity.WARNING, "the cluster ring is not the DRBD replication link alone")
 def ring_not_replication_link(plan: SitePlan) -> RuleResult:
-    for r, res in resources(plan):
+    for _, res in resources(plan):
         if drbd_fencing(res) is DrbdFencing.DONT_CARE:
             continue
-        cluster = next((plan.cluster_of(m) for m in res.members if plan.cluster_of(m)), None)
+        cluster = next((c for m in res.members if (c := cluster_of(plan, m))), None)
         if cluster is not None and cluster.network == res.network:
-            c = plan.site.clusters.index(cluster)
-            yield ("clusters", c, "network"), (
+            yield (*cluster_loc(plan, cluster), "network"), (
                 f"cluster {cluster.name} and DRBD {res.name} share {res.network}: one link failure cuts "
                 "replication and membership together, and the fence-peer handler, which fences through "
                 "the cluster, has no path left (drbd.conf(5): the handler should not use DRBD's path)"

@@ -24,14 +24,17 @@ from kickbake.model.types import DiskUse, NetworkPurpose
 def _clashes(
     plan: SitePlan, key: Callable[[str, DrbdResource], object]
 ) -> Iterator[tuple[str, int, DrbdResource, DrbdResource]]:
-    """Resources that share a per-host key with an earlier resource on the same member."""
+    """(member, index, resource, earlier resource) where both share a per-host key on that member."""
+    seen: dict[tuple[str, object], DrbdResource] = {}
     for r, res in resources(plan):
         for member in known_nodes(plan, res.members):
             value = key(member, res)
-            for _, other in list(resources(plan))[:r]:
-                if member in other.members and value is not None and key(member, other) == value:
-                    yield member, r, res, other
-                    break
+            if value is None:
+                continue
+            if (member, value) in seen:
+                yield member, r, res, seen[(member, value)]
+            else:
+                seen[(member, value)] = res
 
 
 @rule("DRBD010", Severity.ERROR, "a DRBD minor (device) is used once per host")

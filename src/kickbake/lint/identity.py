@@ -7,7 +7,9 @@ from __future__ import annotations
 from kickbake.lint.engine import RuleResult, Severity, rule
 from kickbake.lint.views import (
     cluster_named,
+    cluster_of,
     drbd_of_device,
+    known_nodes,
     node_loc,
     resources,
     two_primaries,
@@ -44,7 +46,7 @@ def drbd_member_in_cluster(plan: SitePlan) -> RuleResult:
     for _, vg, cluster, r, res in _vg_resources(plan):
         for j, member in enumerate(res.members):
             if member not in cluster.members:
-                other = plan.cluster_of(member)
+                other = cluster_of(plan, member)
                 where = f"a member of cluster {other.name}" if other else "in no cluster"
                 yield ("drbd", r, "members", j), (
                     f"{member} holds {res.device} of shared VG {vg.name} (cluster {cluster.name}) but is {where}: "
@@ -55,7 +57,7 @@ def drbd_member_in_cluster(plan: SitePlan) -> RuleResult:
 @rule("ID003", Severity.ERROR, "a DRBD resource's members are all in the same cluster (or none)")
 def drbd_within_one_cluster(plan: SitePlan) -> RuleResult:
     for r, res in resources(plan):
-        owners = {m: plan.cluster_of(m) for m in res.members if any(n.hostname == m for n in plan.site.nodes)}
+        owners = {m: cluster_of(plan, m) for m in known_nodes(plan, res.members)}
         names = {c.name if c else None for c in owners.values()}
         if len(names) > 1:
             listed = ", ".join(f"{m}: {c.name if c else 'no cluster'}" for m, c in sorted(owners.items()))
@@ -68,7 +70,7 @@ def drbd_within_one_cluster(plan: SitePlan) -> RuleResult:
 @rule("ID004", Severity.ERROR, "a dual-primary DRBD resource runs inside a cluster")
 def dual_primary_in_cluster(plan: SitePlan) -> RuleResult:
     for r, res in resources(plan):
-        if two_primaries(res) and all(plan.cluster_of(m) is None for m in res.members):
+        if two_primaries(res) and all(cluster_of(plan, m) is None for m in res.members):
             yield ("drbd", r, "dual_primary"), (
                 f"{res.name} is dual-primary but none of its members is in a cluster: "
                 "nothing fences a peer or locks what sits on the device"

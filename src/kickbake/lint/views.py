@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from ipaddress import IPv4Address
 
 from pydantic import BaseModel
 
 from kickbake.model.catalog import Release
-from kickbake.model.plan import SitePlan
-from kickbake.model.schema import Cluster, DrbdResource, VolumeGroup
+from kickbake.model.plan import NodeView, SitePlan
+from kickbake.model.schema import Cluster, DrbdResource, Node, VolumeGroup
 from kickbake.model.types import DrbdFencing, Stack
 
 Loc = tuple[str | int, ...]
@@ -26,9 +27,65 @@ def explicit(model: BaseModel, field: str) -> bool:
     return field in model.model_fields_set
 
 
+@dataclass(frozen=True)
+class _Index:
+    """Lookups built once per plan: rules ask them per member, and a linear scan each time makes
+    the lint quadratic in the node count."""
+
+    node_index: dict[str, int]
+    nodes: dict[str, Node]
+    views: dict[str, NodeView]
+    cluster_of: dict[str, Cluster]
+    cluster_index: dict[str, int]
+    clusters: dict[str, Cluster]
+    by_device: dict[str, list[tuple[int, DrbdResource]]]
+    by_member: dict[str, list[tuple[int, DrbdResource]]]
+    shared_vgs: dict[str, list[tuple[int, VolumeGroup]]]
+
+
+@lru_cache(maxsize=4)
+def index(plan: SitePlan) -> _Index:
+    cluster_of: dict[str, Cluster] = {}
+    for cluster in plan.site.clusters:
+        for member in cluster.members:
+            cluster_of.setdefault(member, cluster)  # the first, as plan.cluster_of does
+    by_device: dict[str, list[tuple[int, DrbdResource]]] = {}
+    by_member: dict[str, list[tuple[int, DrbdResource]]] = {}
+    for i, res in enumerate(plan.site.drbd):
+        by_device.setdefault(res.device, []).append((i, res))
+        for member in res.members:
+            by_member.setdefault(member, []).append((i, res))
+    shared: dict[str, list[tuple[int, VolumeGroup]]] = {}
+    for i, vg in enumerate(plan.site.volume_groups):
+        if vg.shared and vg.cluster:
+            shared.setdefault(vg.cluster, []).append((i, vg))
+    return _Index(
+        node_index={n.hostname: i for i, n in enumerate(plan.site.nodes)},
+        nodes={n.hostname: n for n in plan.site.nodes},
+        views={v.hostname: v for v in plan.nodes},
+        cluster_of=cluster_of,
+        cluster_index={c.name: i for i, c in enumerate(plan.site.clusters)},
+        clusters={c.name: c for c in plan.site.clusters},
+        by_device=by_device,
+        by_member=by_member,
+        shared_vgs=shared,
+    )
+
+
 def node_loc(plan: SitePlan, hostname: str) -> Loc:
-    index = next(i for i, n in enumerate(plan.site.nodes) if n.hostname == hostname)
-    return ("nodes", index)
+    return ("nodes", index(plan).node_index[hostname])
+
+
+def node_view(plan: SitePlan, hostname: str) -> NodeView:
+    return index(plan).views[hostname]
+
+
+def cluster_of(plan: SitePlan, hostname: str) -> Cluster | None:
+    return index(plan).cluster_of.get(hostname)
+
+
+def cluster_loc(plan: SitePlan, cluster: Cluster) -> Loc:
+    return ("clusters", index(plan).cluster_index[cluster.name])
 
 
 def clusters(plan: SitePlan) -> Iterator[tuple[int, Cluster]]:
@@ -44,16 +101,16 @@ def volume_groups(plan: SitePlan) -> Iterator[tuple[int, VolumeGroup]]:
 
 
 def known_nodes(plan: SitePlan, hostnames: tuple[str, ...]) -> list[str]:
-    names = {n.hostname for n in plan.site.nodes}
+    names = index(plan).nodes
     return [h for h in hostnames if h in names]
 
 
 def releases_of(plan: SitePlan, hostnames: tuple[str, ...]) -> dict[str, Release]:
-    return {h: plan.node(h).release for h in known_nodes(plan, hostnames)}
+    return {h: node_view(plan, h).release for h in known_nodes(plan, hostnames)}
 
 
 def cluster_named(plan: SitePlan, name: str | None) -> Cluster | None:
-    return next((c for c in plan.site.clusters if c.name == name), None)
+    return index(plan).clusters.get(name) if name is not None else None
 
 
 # --- quorum -------------------------------------------------------------------------------
@@ -92,7 +149,7 @@ def fence_peer_handler(plan: SitePlan, res: DrbdResource) -> str:
     if res.fence_peer_handler is not None:
         return res.fence_peer_handler
     members = known_nodes(plan, res.members)
-    return plan.node(members[0]).release.facts.drbd_fence_peer if members else ""
+    return node_view(plan, members[0]).release.facts.drbd_fence_peer if members else ""
 
 
 def minor(res: DrbdResource) -> int | None:
@@ -101,17 +158,22 @@ def minor(res: DrbdResource) -> int | None:
 
 
 def address_on(plan: SitePlan, hostname: str, network: str) -> IPv4Address | None:
-    node = plan.site.node(hostname)
+    node = index(plan).nodes[hostname]
     return next((i.address for i in node.interfaces if i.network == network and i.address), None)
 
 
 def drbd_of_device(plan: SitePlan, device: str, vg: VolumeGroup | None = None) -> tuple[int, DrbdResource] | None:
     """The DRBD resource behind a VG's device. Minors are per host, so several resources may be
     /dev/drbd0; the one whose members overlap the VG's cluster wins."""
-    found = [(i, r) for i, r in resources(plan) if r.device == device]
     cluster = cluster_named(plan, vg.cluster) if vg is not None else None
     if cluster is not None:
-        found = [(i, r) for i, r in found if set(r.members) & set(cluster.members)] or found
+        near = sorted({
+            (i, r.name): (i, r) for m in cluster.members for i, r in index(plan).by_member.get(m, ())
+            if r.device == device
+        }.items())
+        if near:
+            return near[0][1]
+    found = index(plan).by_device.get(device, [])
     return found[0] if found else None
 
 
@@ -131,7 +193,7 @@ def dialect(release: Release) -> str:
 
 
 def shared_vgs(plan: SitePlan, cluster: Cluster) -> list[tuple[int, VolumeGroup]]:
-    return [(i, v) for i, v in volume_groups(plan) if v.shared and v.cluster == cluster.name]
+    return index(plan).shared_vgs.get(cluster.name, [])
 
 
 def needs_dlm(plan: SitePlan, cluster: Cluster) -> bool:
@@ -142,10 +204,8 @@ def needs_dlm(plan: SitePlan, cluster: Cluster) -> bool:
 def protects_shared_data(plan: SitePlan, cluster: Cluster) -> list[str]:
     """What on this cluster corrupts data when a failed member is not fenced."""
     reasons = [f"shared VG {v.name}" for _, v in shared_vgs(plan, cluster)]
-    reasons += [
-        f"dual-primary DRBD {r.name}" for _, r in resources(plan)
-        if two_primaries(r) and set(r.members) & set(cluster.members)
-    ]
+    near = {i: r for m in cluster.members for i, r in index(plan).by_member.get(m, ())}
+    reasons += [f"dual-primary DRBD {r.name}" for _, r in sorted(near.items()) if two_primaries(r)]
     return reasons
 
 
