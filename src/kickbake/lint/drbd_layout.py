@@ -10,6 +10,7 @@ from kickbake.lint.views import (
     SERVICE_TCP_PORTS,
     address_on,
     dialect,
+    index,
     known_nodes,
     minor,
     node_loc,
@@ -115,7 +116,7 @@ def port_not_taken(plan: SitePlan) -> RuleResult:
 @rule("DRBD017", Severity.WARNING, "every disk marked use: drbd backs a DRBD resource")
 def drbd_disk_used(plan: SitePlan) -> RuleResult:
     for view in plan.nodes:
-        used = {r.disk for r in plan.drbd_of(view.hostname)}
+        used = {r.disk for _, r in index(plan).by_member.get(view.hostname, ())}
         for j, disk in enumerate(view.node.disks):
             if disk.use is DiskUse.DRBD and f"/dev/{disk.name}" not in used:
                 yield (*node_loc(plan, view.hostname), "disks", j, "use"), (
