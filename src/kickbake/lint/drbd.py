@@ -9,6 +9,7 @@ from kickbake.lint.engine import RuleResult, Severity, rule
 from kickbake.lint.views import (
     address_on,
     allow_two_primaries,
+    another_network_hint,
     become_primary_on_both,
     cluster_loc,
     cluster_of,
@@ -106,7 +107,8 @@ def fence_path_not_replication(plan: SitePlan) -> RuleResult:
             yield loc, (
                 f"{res.name} fences its peer over {res.network}, the replication link itself: when that "
                 "link fails the handler cannot reach the peer (drbd.conf(5) fence-peer)"
-            ), "set fence_peer_network to another network both members are on, e.g. mgmt"
+            ), ("set fence_peer_network to another network all members are on, "
+                f"{another_network_hint(plan, res.members, res.network)}")
 
 
 @rule("DRBD008", Severity.ERROR, "every member has an address on the fence-peer network")
@@ -156,4 +158,5 @@ def ring_not_replication_link(plan: SitePlan) -> RuleResult:
                 f"cluster {cluster.name} and DRBD {res.name} share {res.network}: one link failure cuts "
                 "replication and membership together, and the fence-peer handler, which fences through "
                 "the cluster, has no path left (drbd.conf(5): the handler should not use DRBD's path)"
-            ), f"run the cluster ring on another network than {res.network}, e.g. mgmt"
+            ), (f"run the cluster ring on another network than {res.network}, "
+                f"{another_network_hint(plan, cluster.members, res.network)}")

@@ -11,6 +11,7 @@ from kickbake.lint.views import (
     cluster_named,
     drbd_of_device,
     filter_accepts,
+    index,
     is_legacy,
     parse_filter,
     releases_of,
@@ -83,7 +84,8 @@ def global_filter_keeps_drbd(plan: SitePlan) -> RuleResult:
 def filter_ignored(plan: SitePlan) -> RuleResult:
     if plan.site.lvm.filter is None:
         return
-    users = sorted(v.hostname for v in plan.nodes if v.release.facts.devices_file)
+    holders = index(plan).by_member  # nodes that hold DRBD devices, where LVM-on-DRBD needs the filter
+    users = sorted(v.hostname for v in plan.nodes if v.release.facts.devices_file and v.hostname in holders)
     if users:
         yield ("lvm", "filter"), (
             f"{', '.join(users)} use /etc/lvm/devices/system.devices, so lvm ignores devices/filter "

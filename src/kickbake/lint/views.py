@@ -162,6 +162,20 @@ def address_on(plan: SitePlan, hostname: str, network: str) -> IPv4Address | Non
     return next((i.address for i in node.interfaces if i.network == network and i.address), None)
 
 
+def shared_networks(plan: SitePlan, hostnames: tuple[str, ...], besides: str) -> list[str]:
+    """Networks every one of `hostnames` has an address on, other than `besides`."""
+    common = None
+    for hostname in known_nodes(plan, hostnames):
+        on = {f.network for f in index(plan).nodes[hostname].interfaces if f.address}
+        common = on if common is None else common & on
+    return sorted((common or set()) - {besides})
+
+
+def another_network_hint(plan: SitePlan, hostnames: tuple[str, ...], besides: str) -> str:
+    others = shared_networks(plan, hostnames, besides)
+    return f"e.g. {others[0]}" if others else "give the members a second network first"
+
+
 def drbd_of_device(plan: SitePlan, device: str, vg: VolumeGroup | None = None) -> tuple[int, DrbdResource] | None:
     """The DRBD resource behind a VG's device. Minors are per host, so several resources may be
     /dev/drbd0; the one whose members overlap the VG's cluster wins."""
