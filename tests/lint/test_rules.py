@@ -40,6 +40,8 @@ def test_failing_fixture(case: Path, update_golden: bool) -> None:
     if update_golden:
         expected_file.write_text("".join(f"{line}\n" for line in actual))
     assert actual, f"{rule_id} did not fire on {case.name}"
+    assert all(f" {rule_id} error: " in line or f" {rule_id} warning: " in line for line in actual)
+    assert all(line.endswith(")") and " (hint: " in line for line in actual), "every finding says what to change"
     assert actual == expected_file.read_text().splitlines()
 
 
