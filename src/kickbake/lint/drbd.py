@@ -83,7 +83,8 @@ def become_primary_needs_allow(plan: SitePlan) -> RuleResult:
     for r, res in resources(plan):
         if become_primary_on_both(res) and not allow_two_primaries(res):
             yield ("drbd", r, "become_primary_on_both"), (
-                "become-primary-on both without allow-two-primaries: drbdadm refuses the resource"
+                "become-primary-on both without allow-two-primaries: drbdadm 8.x refuses the resource "
+                "('become-primary-on is set to both, but allow-two-primaries is not set')"
             ), "remove become_primary_on_both, or make the resource dual_primary"
 
 
