@@ -16,7 +16,6 @@ from kickbake.lint.views import (
     dialect,
     drbd_fencing,
     explicit,
-    fence_peer_handler,
     known_nodes,
     node_view,
     releases_of,
@@ -61,21 +60,26 @@ def dual_primary_fencing(plan: SitePlan) -> RuleResult:
             yield ("drbd", r, "fencing"), (
                 f"{res.name} lets two primaries write with fencing {policy.value}: after a link failure "
                 "both sides keep writing (split brain)"
-            ), "remove fencing (dual-primary defaults to resource-and-stonith) or write resource-and-stonith"
+            ), (
+                "write fencing: resource-and-stonith (or set dual_primary: true, which defaults to it)"
+                if res.fencing is None else
+                "remove fencing (dual-primary defaults to resource-and-stonith) or write resource-and-stonith"
+            )
 
 
-@rule("DRBD004", Severity.ERROR, "DRBD fencing has a fence-peer handler")
+@rule("DRBD004", Severity.ERROR, "the fence-peer handler is an absolute path")
 def fencing_has_handler(plan: SitePlan) -> RuleResult:
     for r, res in resources(plan):
-        handler = fence_peer_handler(plan, res)
+        handler = res.fence_peer_handler
         members = known_nodes(plan, res.members)
-        if drbd_fencing(res) is DrbdFencing.DONT_CARE or handler.startswith("/") or not members:
+        if handler is None or handler.startswith("/") or not members:
             continue
         default = node_view(plan, members[0]).release.facts.drbd_fence_peer
+        shown = f"{handler!r} is not an absolute path" if handler else "is empty (the release's is used)"
         yield ("drbd", r, "fence_peer_handler"), (
-            f"fencing {drbd_fencing(res).value} calls the fence-peer handler, but it is "
-            f"{repr(handler) if handler else 'empty'}: DRBD cannot outdate or fence its peer"
-        ), f"remove fence_peer_handler to use the release's {default}"
+            f"fence_peer_handler {shown}: drbdadm runs handlers by path, so fencing "
+            f"{drbd_fencing(res).value} would call nothing it can find"
+        ), f"remove fence_peer_handler to use the release's {default}, or write a full path"
 
 
 @rule("DRBD005", Severity.ERROR, "become-primary-on both needs allow-two-primaries")

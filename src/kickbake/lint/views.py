@@ -142,14 +142,9 @@ def become_primary_on_both(res: DrbdResource) -> bool:
 def drbd_fencing(res: DrbdResource) -> DrbdFencing:
     if res.fencing is not None:
         return res.fencing
-    return DrbdFencing.RESOURCE_AND_STONITH if two_primaries(res) else DrbdFencing.RESOURCE_ONLY
-
-
-def fence_peer_handler(plan: SitePlan, res: DrbdResource) -> str:
-    if res.fence_peer_handler is not None:
-        return res.fence_peer_handler
-    members = known_nodes(plan, res.members)
-    return node_view(plan, members[0]).release.facts.drbd_fence_peer if members else ""
+    # as the renderer: the default follows dual_primary alone, so allow_two_primaries forced on
+    # without dual_primary renders resource-only fencing (and DRBD003 says so)
+    return DrbdFencing.RESOURCE_AND_STONITH if res.dual_primary else DrbdFencing.RESOURCE_ONLY
 
 
 def minor(res: DrbdResource) -> int | None:
