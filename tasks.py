@@ -13,6 +13,7 @@ from invoke import Exit, task
 from kickbake import devtools, docs, pipeline
 from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
+from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
 from kickbake.report import print_error, print_sites
@@ -84,3 +85,11 @@ def test(c, k="", fast=False):
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
     docs.write_inventory_docs(check=check)
+
+
+@task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",
+            "check": "fail if docs/lint-rules.md is out of date", "debug": "show a traceback on errors"})
+@reported
+def rules(c, json=False, doc=False, check=False, debug=False):
+    """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""
+    reference.rules_command(as_json=json, doc=doc, check=check)

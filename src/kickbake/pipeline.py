@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kickbake.errors import BadInput, Problem
-from kickbake.lint import Finding, Severity, lint_site
+from kickbake.lint import Finding, LintErrors, Severity, lint_site
 from kickbake.model import NodeView, SitePlan, load_site, plan
 from kickbake.output import Stage, staged_site_output
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
@@ -64,7 +64,7 @@ def check_site(site_path: str | Path) -> tuple[SitePlan, list[Finding]]:
     findings = lint_site(site_plan)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
-        raise BadInput([Problem(f.file, f.line, f.field, f"{f.rule}: {f.message}", f.hint) for f in errors])
+        raise LintErrors(errors)
     return site_plan, findings
 
 
