@@ -11,7 +11,9 @@ from typing import Any
 from invoke import Exit, task
 
 from kickbake import devtools, docs, pipeline
+from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
+from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
 from kickbake.report import print_error, print_sites, print_tool_checks
@@ -43,6 +45,13 @@ def render(c, site=None, json=False, debug=False):
     print_sites(pipeline.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
 
 
+@task(help=SITE_HELP)
+@reported
+def pxe(c, site=None, json=False, debug=False):
+    """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
+    print_sites(pipeline.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+
+
 REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
 
 
@@ -65,6 +74,14 @@ def demo(c, json=False, debug=False):
     print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
 
 
+@task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+            "debug": "show a traceback on errors"})
+@reported
+def serve(c, site, address="127.0.0.1", port=8080, debug=False):
+    """Lab HTTP server for a site's kickstarts, images, repo mirror and PXE tree (production: the nginx config)."""
+    lab_server.serve(site, OUTPUT_DIR, address, int(port))
+
+
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
 def test(c, k="", fast=False):
     """Install the Debian tools the tests need (as root), then run ruff, mypy and the whole test suite."""
@@ -76,3 +93,11 @@ def test(c, k="", fast=False):
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
     docs.write_inventory_docs(check=check)
+
+
+@task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",
+            "check": "fail if docs/lint-rules.md is out of date", "debug": "show a traceback on errors"})
+@reported
+def rules(c, json=False, doc=False, check=False, debug=False):
+    """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""
+    reference.rules_command(as_json=json, doc=doc, check=check)

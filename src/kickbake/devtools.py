@@ -13,12 +13,26 @@ from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
 SYSTEM_TOOLS: dict[str, str] = {
+    # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
+    "dnsmasq": "dnsmasq-base",
+    "nginx": "nginx",
+    "curl": "curl",
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "/usr/lib/ipxe/qemu/pxe-virtio.rom": "ipxe-qemu",
+    "/usr/share/ovmf/OVMF.fd": "ovmf",
+    "/usr/lib/PXELINUX/pxelinux.0": "pxelinux",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32": "syslinux-common",
+    "/usr/lib/ipxe/ipxe.efi": "ipxe",
+    "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi": "grub-efi-amd64-bin",
+    "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux": "debian-installer-12-netboot-amd64",
+    # cluster configs (issue 3): each rendered file checked by the program that reads it
     "drbdadm": "drbd-utils",  # drbdadm dump per node (8.3/8.4/9 parsers)
     "corosync": "corosync",  # corosync -c FILE -t
     "crm_verify": "pacemaker-cli-utils",  # crm_verify --xml-file
     "lvmconfig": "lvm2",  # lvmconfig --validate
-    "unshare": "util-linux",  # network/UTS/mount namespaces for drbdadm and corosync
-    "ip": "iproute2",  # the node's address on lo inside the namespace
 }
 
 
