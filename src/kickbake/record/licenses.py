@@ -39,7 +39,16 @@ NOASSERTION = "NOASSERTION"
 
 @cache
 def _licensing() -> Licensing:
-    return get_spdx_licensing()
+    return get_spdx_licensing()  # builds an index of every SPDX id: ~40 ms, so once
+
+
+@lru_cache(maxsize=4096)
+def parsed_expression(expression: str) -> LicenseExpression:
+    """A concluded expression as a license-expression object (for the SPDX writer)."""
+    parsed = _licensing().parse(expression, simple=False)
+    if parsed is None:
+        raise ValueError(f"empty license expression {expression!r}")
+    return parsed
 
 
 def license_ref(text: str) -> str:

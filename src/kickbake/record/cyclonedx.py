@@ -1,0 +1,81 @@
+"""`<image>.cdx.json`: CycloneDX 1.6 built with cyclonedx-python-lib and validated against the
+1.6 JSON schema before it is written. Serializes PackageRecords only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from cyclonedx.model import HashAlgorithm, HashType, Property
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.component import Component, ComponentType
+from cyclonedx.model.dependency import Dependency
+from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+from cyclonedx.output.json import JsonV1Dot6
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from packageurl import PackageURL
+
+from kickbake.errors import KickbakeError
+from kickbake.record.licenses import NOASSERTION, concluded
+from kickbake.record.packages import PackageRecord
+
+_SERIAL = uuid.UUID("6b1c2b4e-4f0e-5a8d-9c3e-6b6b69636b62")  # namespace for uuid5 serial numbers
+
+
+def _licenses(record: PackageRecord) -> list[Any]:
+    expression = concluded(record)
+    if expression == NOASSERTION:
+        return []
+    if expression.startswith("LicenseRef-") and " " not in expression:
+        return [DisjunctiveLicense(name=record.license)]  # unmapped: the original text, as a name
+    return [LicenseExpression(expression)]
+
+
+def _component(record: PackageRecord, distro: str) -> Component:
+    purl = PackageURL.from_string(record.purl(distro))
+    properties = [Property(name="kickbake:declared-license", value=record.license)] if record.license else []
+    if record.source:
+        properties.append(Property(name=f"kickbake:{record.kind}:source", value=record.source))
+    if record.signed_by:
+        properties.append(Property(name="kickbake:rpm:signed-by", value=record.signed_by))
+    return Component(
+        type=ComponentType.LIBRARY if record.name.startswith("lib") else ComponentType.APPLICATION,
+        name=record.name,
+        version=record.evr,
+        purl=purl,
+        bom_ref=str(purl),
+        licenses=_licenses(record),
+        hashes=[HashType(alg=HashAlgorithm.MD5, content=record.digest)] if len(record.digest) == 32 else [],
+        properties=properties,
+    )
+
+
+def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
+    image = Component(
+        type=ComponentType.OPERATING_SYSTEM if manifest["installed_by"] == "kickstart" else ComponentType.CONTAINER,
+        name=manifest["image"],
+        version=manifest["image_id"],
+        bom_ref=f"kickbake-image:{manifest['site']}/{manifest['image']}",
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=manifest["image_file"]["sha256"])]
+        if manifest["image_file"] else [],
+    )
+    bom = Bom(serial_number=uuid.uuid5(_SERIAL, manifest["image_id"]))
+    bom.metadata.timestamp = datetime.strptime(manifest["build_time"], "%Y-%m-%dT%H:%M:%SZ")
+    bom.metadata.component = image
+    components = [_component(r, manifest["distro"]) for r in records]
+    bom.components.update(components)
+    # one Dependency built directly: Bom.register_dependency rescans the set for every call
+    bom.dependencies.add(Dependency(ref=image.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in components]))
+    return bom
+
+
+def cyclonedx_json(manifest: dict[str, Any], records: list[PackageRecord]) -> str:
+    """The CycloneDX 1.6 JSON text, validated against the schema; sorted so it is reproducible."""
+    text = JsonV1Dot6(build_bom(manifest, records)).output_as_string()
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    if error is not None:
+        raise KickbakeError(f"CycloneDX document for {manifest['image']} is invalid: {error}")
+    return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
