@@ -11,7 +11,14 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import cache, lru_cache
 
-from license_expression import AND, OR, ExpressionError, LicenseExpression, Licensing, get_spdx_licensing
+from license_expression import (
+    AND,
+    OR,
+    ExpressionError,
+    LicenseExpression,
+    Licensing,
+    get_spdx_licensing,
+)
 
 from kickbake.errors import BadInput, Problem
 from kickbake.record.packages import PackageRecord
@@ -74,8 +81,7 @@ def spdx_expression(declared: str) -> str | None:
     unknown = [k for k in _licensing().unknown_license_keys(parsed) if not k.startswith("LicenseRef-")]
     if unknown:  # every key but the LicenseRefs introduced above must be an SPDX id
         return None
-    return parsed.render()
-    return rendered.replace("licenseref-", "LicenseRef-") if rendered else None
+    return str(parsed.render())
 
 
 def _top_level_and(text: str) -> list[str]:
@@ -101,7 +107,8 @@ def _conclude(declared: str) -> tuple[str, tuple[tuple[str, str], ...]]:
     if len(parts) == 1:
         return license_ref(declared), ((license_ref(declared), declared),)
     # map what maps: 'BSD-variant and GPL-2' -> 'LicenseRef-BSD-variant AND GPL-2.0-only'
-    mapped, refs = [], []
+    mapped: list[str] = []
+    refs: list[tuple[str, str]] = []
     for part in parts:
         expression, part_refs = _conclude(part)
         mapped.append(f"({expression})" if " " in expression else expression)

@@ -59,9 +59,10 @@ def fetch_metadata(repo: Repo, arch: str, cache: Path) -> Path:
                 None)
     if data is None:
         raise KickbakeError(f"repo {repo.name}: repomd.xml lists no primary metadata")
-    location = data.find("r:location", _REPO_NS).get("href")  # type: ignore[union-attr]
-    checksum = data.find("r:checksum", _REPO_NS)
-    assert checksum is not None
+    location_node, checksum = data.find("r:location", _REPO_NS), data.find("r:checksum", _REPO_NS)
+    location = location_node.get("href") if location_node is not None else None
+    if location is None or checksum is None:
+        raise KickbakeError(f"repo {repo.name}: repomd.xml primary entry lacks location or checksum")
     return fetch(base + location, cache / repo.name / Path(location).name, f"{checksum.get('type')}:{checksum.text}")
 
 

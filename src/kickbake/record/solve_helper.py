@@ -12,7 +12,7 @@ stdout: {"packages": [{name, epoch, version, release, arch, repo, checksum, loca
 import json
 import sys
 
-import solv  # type: ignore[import-not-found]
+import solv
 
 
 def split_evr(evr):

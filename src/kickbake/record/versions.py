@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from kickbake.record.packages import PackageRecord
 
-
 _DIGITS = frozenset("0123456789")
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _ALNUM = _DIGITS | _LETTERS
