@@ -12,7 +12,15 @@ from pathlib import Path
 from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
-SYSTEM_TOOLS: dict[str, str] = {}
+SYSTEM_TOOLS: dict[str, str] = {
+    "rpm": "rpm",
+    "rpmbuild": "rpm",
+    "createrepo_c": "createrepo-c",
+    "dnf": "dnf",
+    "/usr/lib/python3/dist-packages/dnf/__init__.py": "python3-dnf",
+    "/usr/lib/python3/dist-packages/solv.py": "python3-solv",
+    "dpkg": "dpkg",
+}
 
 
 def missing_tools() -> dict[str, str]:

@@ -55,7 +55,8 @@ def build_repo(base: Path, packages: list[FakePackage]) -> Path:
     for package in packages:
         spec = base / f"{package.name}.spec"
         requires = "\n".join(f"Requires: {r}" for r in package.requires)
-        spec.write_text(SPEC.format(requires_lines=requires, name=package.name, version=package.version, release=package.release, license=package.license))
+        spec.write_text(SPEC.format(requires_lines=requires, name=package.name, version=package.version,
+                                    release=package.release, license=package.license))
         run(["rpmbuild", "-bb", "--quiet", "--define", f"_rpmdir {repo}", "--define", "_build_id_links none",
              str(spec)], env=env)
     run(["createrepo_c", "--quiet", str(repo)])

@@ -39,6 +39,9 @@ class ImageRequest:
         return ARCH[self.kind]
 
 
+HOST_MIRROR = "host-mirror:"  # stands for the machine's apt mirror, which is never written down
+
+
 def repo_url(repo: Repo) -> str:
     if repo.host_mirror:
         return apt_mirror_url()
@@ -99,11 +102,16 @@ def lock_images(site: str, requests: list[ImageRequest], cache: Path) -> dict[st
     for request in requests:
         images[request.image] = {
             "release": request.release, "kind": request.kind, "arch": request.arch,
-            "repos": {r.name: repo_url(r) for r in request.repos},
+            "repos": {r.name: HOST_MIRROR if r.host_mirror else repo_url(r) for r in request.repos},
             "requested": sorted(request.packages),
             "packages": resolve(request, cache),
         }
     return {"format": FORMAT, "site": site, "images": images}
+
+
+def locked_repo_url(url: str) -> str:
+    """A lock's repo URL, with the host-mirror placeholder resolved at run time."""
+    return apt_mirror_url() if url == HOST_MIRROR else url
 
 
 def lock_text(lock: dict[str, Any]) -> str:

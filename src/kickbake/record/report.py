@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.table import Table
 
@@ -45,3 +47,13 @@ def print_licenses(summary: dict[str, dict[str, int]], as_json: bool = False) ->
         for expression, count in counts.items():
             table.add_row(image, expression, str(count))
     Console(highlight=False).print(table)
+
+
+def print_record(result: object, as_json: bool = False) -> None:
+    """A record or mirror result (a dataclass): its fields, one per line, or as JSON."""
+    fields = {k: str(v) if isinstance(v, Path) else v for k, v in vars(result).items()}
+    if as_json:
+        print_json(fields)
+        return
+    for key, value in fields.items():
+        print(f"{key}: {value}")

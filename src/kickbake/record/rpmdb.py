@@ -56,7 +56,8 @@ def parse_rpm_table(text: str, origin: str) -> list[PackageRecord]:
         try:
             record = parse_rpm_line(line)
         except ValueError as exc:
-            raise BadInput(f"{origin}:{number}: {exc}", hint="write the columns of kickstarts/snippets/post.ks.j2") from exc
+            hint = "write the columns of kickstarts/snippets/post.ks.j2"
+            raise BadInput(f"{origin}:{number}: {exc}", hint=hint) from exc
         if record is not None:
             records.append(record)
     return sorted_records(records)

@@ -17,7 +17,7 @@ from kickbake.record.image import (
     record_node,
 )
 from kickbake.record.licenses import enforce, summary
-from kickbake.record.lock import load_lock
+from kickbake.record.lock import load_lock, locked_repo_url
 from kickbake.record.manifest import load_manifest, records_of
 from kickbake.record.mirror import MirrorResult, mirror_packages
 
@@ -64,5 +64,5 @@ def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR) -> MirrorRes
     out = out_root / site.site / "mirror"
     packages = [p for image in lock["images"].values() for p in image["packages"]]
     unique = {(p["repo"], p["location"]): p for p in packages}
-    base_urls = {name: url for image in lock["images"].values() for name, url in image["repos"].items()}
+    base_urls = {name: locked_repo_url(url) for image in lock["images"].values() for name, url in image["repos"].items()}
     return MirrorResult(site.site, out, mirror_packages(list(unique.values()), base_urls, out))

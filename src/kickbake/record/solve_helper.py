@@ -49,11 +49,14 @@ def solve(request):
     for name in request["install"]:
         selection = pool.select(name, flags)
         if selection.isempty():
-            problems.append(f"no package named or providing {name!r} in {', '.join(r['name'] for r in request['repos'])}")
+            repos = ", ".join(r["name"] for r in request["repos"])
+            problems.append(f"no package named or providing {name!r} in {repos}")
         jobs += selection.jobs(solv.Job.SOLVER_INSTALL)
     if problems:
         return {"problems": problems}
     solver = pool.Solver()
+    # images install without weak dependencies (apt --no-install-recommends, dnf install_weak_deps=False)
+    solver.set_flag(solv.Solver.SOLVER_FLAG_IGNORE_RECOMMENDED, 1)
     found = solver.solve(jobs)
     if found:
         return {"problems": [str(p) + ": " + "; ".join(str(s) for s in p.solutions()) for p in found]}
