@@ -12,10 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, require_tool  # noqa: I001 (tests/ is on sys.path: pytest's rootdir conftest)
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
-from rpmfixture import FakePackage, build_repo, dnf_install
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
@@ -25,6 +23,8 @@ from kickbake.record.image import record_image
 from kickbake.record.lock import ImageRequest, lock_changes, lock_images, lock_text, pinned_packages
 from kickbake.record.manifest import RecordContext
 from kickbake.record.rpmdb import read_rpmdb
+from tests.conftest import ROOT, require_tool
+from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install
 
 pytestmark = pytest.mark.realtool
 

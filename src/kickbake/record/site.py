@@ -64,5 +64,6 @@ def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR) -> MirrorRes
     out = out_root / site.site / "mirror"
     packages = [p for image in lock["images"].values() for p in image["packages"]]
     unique = {(p["repo"], p["location"]): p for p in packages}
-    base_urls = {name: locked_repo_url(url) for image in lock["images"].values() for name, url in image["repos"].items()}
+    repos = {name: url for image in lock["images"].values() for name, url in image["repos"].items()}
+    base_urls = {name: locked_repo_url(url) for name, url in repos.items()}
     return MirrorResult(site.site, out, mirror_packages(list(unique.values()), base_urls, out))
