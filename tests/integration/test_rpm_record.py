@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from kickbake.model.catalog import Repo
 from kickbake.record.image import record_image
 from kickbake.record.lock import ImageRequest, lock_changes, lock_images, lock_text, pinned_packages
 from kickbake.record.manifest import RecordContext
-from kickbake.record.rpmdb import read_rpmdb
+from kickbake.record.rpmdb import read_installed_tsv, read_rpmdb
 from tests.conftest import ROOT, require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install
 
@@ -152,3 +153,36 @@ def test_denied_license_fails_naming_the_package(builds: dict) -> None:
         record_image(builds["root1"], builds["m1"].with_name("node.raw"), context)
     assert "kb-tool-2.1-1.noarch: license 'GPLv2+' needs denied GPL-2.0-or-later" in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+def _post_query_format() -> str:
+    """The exact rpm query the kickstart %post runs (kickstarts/snippets/post.ks.j2)."""
+    template = (ROOT / "kickstarts" / "snippets" / "post.ks.j2").read_text()
+    found = re.search(r"rpm -qa --qf '([^']+)'", template)
+    assert found, "post.ks.j2 no longer writes installed-packages.tsv"
+    return found.group(1)
+
+
+def test_kickstart_tsv_gives_the_same_record_as_the_rpmdb(builds: dict, tmp_path: Path) -> None:
+    root = builds["root1"]
+    query = subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-qa", "--qf", _post_query_format()],
+                           capture_output=True, text=True, check=True).stdout
+    tsv = tmp_path / "installed-packages.tsv"
+    tsv.write_text("".join(sorted(query.splitlines(keepends=True))))
+    from_tsv = [(r.name, r.evr, r.license, r.digest, r.source) for r in read_installed_tsv(tsv)]
+    assert from_tsv == [(r.name, r.evr, r.license, r.digest, r.source) for r in read_rpmdb(root)]
+    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(tmp_path / "out"), "SOURCE_DATE_EPOCH": "0"}
+    kickbake = str(Path(sys.executable).with_name("kickbake"))
+    proc = subprocess.run([kickbake, "record", "--site", str(ROOT / "sites/lab-el9.yml"), "--node", "drbd-node1",
+                           "--tsv", str(tsv), "--json"], capture_output=True, text=True, env=env, check=True)
+    manifest = json.loads(Path(json.loads(proc.stdout)["manifest"]).read_text())
+    assert manifest["installed_by"] == "kickstart" and manifest["release"] == "el9"
+    assert [p["purl"] for p in manifest["packages"]][0] == "pkg:rpm/centos/kb-extra@0.3-1?arch=noarch"
+    licenses = subprocess.run([kickbake, "licenses", "--site", str(ROOT / "sites/lab-el9.yml"), "--json"],
+                              capture_output=True, text=True, env=env, check=True)
+    assert json.loads(licenses.stdout)["drbd-node1"]["GPL-2.0-or-later"] == 1
+    denying = tmp_path / "lab-el9.yml"
+    denying.write_text((ROOT / "sites/lab-el9.yml").read_text() + "licenses:\n  deny: [GPL-2.0-or-later]\n")
+    refused = subprocess.run([kickbake, "licenses", "--site", str(denying)], capture_output=True, text=True, env=env)
+    assert refused.returncode == 2
+    assert "kb-tool-2.1-1.noarch: license 'GPLv2+' needs denied GPL-2.0-or-later" in refused.stderr
