@@ -165,7 +165,8 @@ def _post_query_format() -> str:
 
 def test_kickstart_tsv_gives_the_same_record_as_the_rpmdb(builds: dict, tmp_path: Path) -> None:
     root = builds["root1"]
-    query = subprocess.run(["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-qa", "--qf", _post_query_format()],
+    argv = ["rpm", "--root", str(root), "--dbpath", "/var/lib/rpm", "-qa", "--qf", _post_query_format()]
+    query = subprocess.run(argv,
                            capture_output=True, text=True, check=True).stdout
     tsv = tmp_path / "installed-packages.tsv"
     tsv.write_text("".join(sorted(query.splitlines(keepends=True))))

@@ -104,6 +104,9 @@ def lock_images(site: str, requests: list[ImageRequest], cache: Path) -> dict[st
             "release": request.release, "kind": request.kind, "arch": request.arch,
             "repos": {r.name: HOST_MIRROR if r.host_mirror else repo_url(r) for r in request.repos},
             "requested": sorted(request.packages),
+            # comps groups (@core) are not in rpm-md primary data: libsolv cannot expand them;
+            # they are listed so the build installs them with the pinned set (see NOTES)
+            "groups": sorted(p for p in request.packages if p.startswith("@")),
             "packages": resolve(request, cache),
         }
     return {"format": FORMAT, "site": site, "images": images}
