@@ -25,7 +25,7 @@ def synthetic_records(count: int) -> list[PackageRecord]:
         PackageRecord(
             name=f"pkg{index:04d}-{'lib' if index % 3 else 'tool'}", arch="x86_64" if index % 4 else "noarch",
             version=f"{index % 17}.{index % 7}.{index % 5}", release=f"{index % 9 + 1}.fc43",
-            epoch=(index % 11 == 0) or None, license=LICENSES[index % len(LICENSES)],
+            epoch=1 if index % 11 == 0 else None, license=LICENSES[index % len(LICENSES)],
             source=f"pkg{index:04d}-{index % 17}.{index % 7}-1.fc43.src.rpm", digest=f"{index:032x}",
             signed_by="31645531",
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from cyclonedx.model import HashAlgorithm, HashType, Property
@@ -16,11 +17,13 @@ from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
 from cyclonedx.output.json import JsonV1Dot6
 from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
+from jsonschema import ValidationError, validators
+from jsonschema.exceptions import best_match
 from packageurl import PackageURL
 
 from kickbake.errors import KickbakeError
 from kickbake.record.licenses import NOASSERTION, concluded
-from kickbake.record.packages import PackageRecord
+from kickbake.record.packages import PackageRecord, sorted_records
 
 _SERIAL = uuid.UUID("6b1c2b4e-4f0e-5a8d-9c3e-6b6b69636b62")  # namespace for uuid5 serial numbers
 
@@ -65,17 +68,39 @@ def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
     bom = Bom(serial_number=uuid.uuid5(_SERIAL, manifest["image_id"]))
     bom.metadata.timestamp = datetime.strptime(manifest["build_time"], "%Y-%m-%dT%H:%M:%SZ")
     bom.metadata.component = image
-    components = [_component(r, manifest["distro"]) for r in records]
+    components = [_component(r, manifest["distro"]) for r in sorted_records(records)]
     bom.components.update(components)
     # one Dependency built directly: Bom.register_dependency rescans the set for every call
     bom.dependencies.add(Dependency(ref=image.bom_ref, dependencies=[Dependency(ref=c.bom_ref) for c in components]))
     return bom
 
 
+def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict[str, Any]) -> Any:
+    """uniqueItems in O(n): jsonschema compares every pair of objects (O(n^2): 80% of validating
+    1,000 components). Equal JSON values have equal canonical text, so a set of texts decides."""
+    if unique and validator.is_type(instance, "array"):
+        texts = [json.dumps(item, sort_keys=True, separators=(",", ":")) for item in instance]
+        if len(set(texts)) != len(texts):
+            yield ValidationError(f"has non-unique elements ({len(texts) - len(set(texts))} duplicates)")
+
+
+@cache
+def schema_validator() -> Any:
+    """cyclonedx-python-lib's strict 1.6 validator (its schema, registry and format checker),
+    with the linear uniqueItems above."""
+    strict = JsonStrictValidator(SchemaVersion.V1_6)._validator
+    linear = validators.extend(type(strict), {"uniqueItems": _unique_items})
+    return linear(strict.schema, registry=strict._registry, format_checker=strict.format_checker)
+
+
+def validate_cyclonedx(text: str, name: str) -> None:
+    error = best_match(schema_validator().iter_errors(json.loads(text)))
+    if error is not None:
+        raise KickbakeError(f"CycloneDX document for {name} is invalid at {error.json_path}: {error.message[:300]}")
+
+
 def cyclonedx_json(manifest: dict[str, Any], records: list[PackageRecord]) -> str:
     """The CycloneDX 1.6 JSON text, validated against the schema; sorted so it is reproducible."""
     text = JsonV1Dot6(build_bom(manifest, records)).output_as_string()
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
-    if error is not None:
-        raise KickbakeError(f"CycloneDX document for {manifest['image']} is invalid: {error}")
+    validate_cyclonedx(text, manifest["image"])
     return json.dumps(json.loads(text), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -29,7 +29,7 @@ from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 from kickbake import __version__
 from kickbake.errors import KickbakeError
 from kickbake.record.licenses import NOASSERTION, concluded, license_refs, parsed_expression
-from kickbake.record.packages import PackageRecord
+from kickbake.record.packages import PackageRecord, sorted_records
 
 NAMESPACE = "https://kickbake.invalid/spdx"  # a document namespace needs a URI; ours names no host
 
@@ -76,6 +76,7 @@ def _image_package(manifest: dict[str, Any]) -> Package:
 
 
 def build_document(manifest: dict[str, Any], records: list[PackageRecord]) -> Document:
+    records = sorted_records(records)  # the writer keeps list order: sort for reproducible files
     created = datetime.strptime(manifest["build_time"], "%Y-%m-%dT%H:%M:%SZ")
     creation = CreationInfo(
         spdx_version="SPDX-2.3",
