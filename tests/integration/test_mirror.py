@@ -4,6 +4,7 @@ lock accept again."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -14,8 +15,8 @@ import pytest
 
 from kickbake.errors import KickbakeError
 from kickbake.model.catalog import Repo
-from kickbake.record.lock import ImageRequest, lock_images
-from kickbake.record.mirror import fetch, file_checksum, http_session, mirror_packages
+from kickbake.record.lock import ImageRequest, lock_images, pinned_packages
+from kickbake.record.mirror import fetch, file_checksum, http_session, mirror_packages, write_deb_index
 from tests.conftest import require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo
 
@@ -106,3 +107,39 @@ def test_checksum_mismatch_is_refused(served: dict, tmp_path: Path) -> None:
     with pytest.raises(KickbakeError, match="the lock says 0000"):
         fetch(served["url"] + str(rpm.relative_to(served["repo"])), tmp_path / "o.rpm", "sha256:" + "0" * 64)
     assert not (tmp_path / "o.rpm").exists()
+
+
+def _build_deb(pool: Path, name: str, version: str, depends: str = "") -> None:
+    tree = pool.parent / "build" / name
+    (tree / "DEBIAN").mkdir(parents=True)
+    control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: kickbake <kb@example.invalid>\n"
+    control += f"Depends: {depends}\n" if depends else ""
+    (tree / "DEBIAN" / "control").write_text(control + f"Description: kickbake test package {name}\n")
+    target = pool / name[0] / name
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["dpkg-deb", "--build", "--root-owner-group", str(tree), str(target / f"{name}_{version}_all.deb")],
+                   check=True, capture_output=True)
+
+
+def test_debian_lock_and_mirror_with_dpkg_scanpackages(tmp_path: Path) -> None:
+    for tool in ("dpkg-deb", "dpkg-scanpackages"):
+        require_tool(tool)
+    upstream = tmp_path / "upstream"
+    for name, depends in (("kb-a", ""), ("kb-b", "kb-a (>= 1.0)"), ("kb-c", "")):
+        _build_deb(upstream / "pool" / "main", name, "1.0-1", depends)
+    index = "dists/bookworm/main/binary-amd64"
+    write_deb_index(upstream, index)
+    repo = Repo(name="deb-fixture", kind="deb", baseurl=f"file://{upstream}", suite="bookworm", components=("main",),
+                gpgcheck=False)
+    lock = lock_images("deb", [ImageRequest("node", "debian-12", "deb", (repo,), ("kb-b",))], tmp_path / "cache")
+    packages = lock["images"]["node"]["packages"]
+    assert [(p["name"], p["version"], p["release"]) for p in packages] == [("kb-a", "1.0", "1"), ("kb-b", "1.0", "1")]
+    assert packages[0]["location"] == "pool/main/k/kb-a/kb-a_1.0-1_all.deb"
+    assert pinned_packages(lock, "node") == ["kb-a=1.0-1", "kb-b=1.0-1"]
+    out = tmp_path / "mirror"
+    mirror_packages(packages, {"deb-fixture": f"file://{upstream}"}, out, {"deb-fixture": index})
+    assert sorted(p.name for p in out.rglob("*.deb")) == ["kb-a_1.0-1_all.deb", "kb-b_1.0-1_all.deb"]
+    offline = Repo(name="deb-fixture", kind="deb", baseurl=f"file://{out / 'deb-fixture'}", suite="bookworm",
+                   components=("main",), gpgcheck=False)
+    again = lock_images("deb", [ImageRequest("node", "debian-12", "deb", (offline,), ("kb-b",))], tmp_path / "c2")
+    assert again["images"]["node"]["packages"] == packages

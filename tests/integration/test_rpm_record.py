@@ -18,8 +18,9 @@ from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from kickbake.errors import BadInput
+from kickbake.errors import BadInput, KickbakeError
 from kickbake.model.catalog import Repo
+from kickbake.record.diff import diff_manifests
 from kickbake.record.image import record_image
 from kickbake.record.lock import ImageRequest, lock_changes, lock_images, lock_text, pinned_packages
 from kickbake.record.manifest import RecordContext
@@ -187,3 +188,19 @@ def test_kickstart_tsv_gives_the_same_record_as_the_rpmdb(builds: dict, tmp_path
     refused = subprocess.run([kickbake, "licenses", "--site", str(denying)], capture_output=True, text=True, env=env)
     assert refused.returncode == 2
     assert "kb-tool-2.1-1.noarch: license 'GPLv2+' needs denied GPL-2.0-or-later" in refused.stderr
+
+
+def test_lock_is_deterministic(builds: dict, tmp_path: Path) -> None:
+    repo_url = builds["lock1"]["images"]["node"]["repos"]["fixture"]
+    request = ImageRequest("node", "fedora-43", "rpm", (Repo(name="fixture", kind="rpm", baseurl=repo_url),),
+                           ("kb-extra", "kb-tool"))
+    assert lock_text(lock_images("proof", [request], tmp_path / "cache")) == lock_text(builds["lock1"])
+
+
+def test_diff_by_image_id(builds: dict) -> None:
+    ids = [json.loads(builds[m].read_text())["image_id"] for m in ("m1", "m2")]
+    search = builds["m1"].parents[2]  # both builds live under the same pytest temporary root
+    result = diff_manifests(ids[0][:12], ids[1][:12], search)
+    assert [c.name for c in result.of_kind("upgraded")] == ["kb-lib.noarch"]
+    with pytest.raises(KickbakeError, match="no such manifest"):
+        diff_manifests("deadbeefdeadbeef", ids[1], search)

@@ -50,13 +50,35 @@ def repo_url(repo: Repo) -> str:
     return repo.baseurl.rstrip("/") + "/"
 
 
+def deb_index_dir(repo: Repo, arch: str = ARCH["deb"]) -> str:
+    component = repo.components[0] if repo.components else "main"
+    return f"dists/{repo.suite}/{component}/binary-{arch}"
+
+
+def _signed_deb_checksum(repo: Repo, base: str, index: str, cache: Path) -> str:
+    """gpgcheck for a Debian repo: gpgv checks InRelease against the repo's keyring, and the
+    index's sha256 comes from that signed file."""
+    if not repo.gpgkey:
+        raise KickbakeError(f"repo {repo.name}: gpgcheck needs a gpgkey (a keyring file)")
+    signed = fetch(f"{base}dists/{repo.suite}/InRelease", cache / repo.name / "InRelease")
+    run(["gpgv", "--keyring", repo.gpgkey.removeprefix("file://"), str(signed)])
+    wanted = index.split("/", 2)[2]  # main/binary-amd64/Packages.xz
+    in_sha256 = False
+    for line in signed.read_text().splitlines():
+        if not line.startswith(" "):
+            in_sha256 = line.startswith("SHA256:")
+        elif in_sha256 and line.split()[-1] == wanted:
+            return f"sha256:{line.split()[0]}"
+    raise KickbakeError(f"repo {repo.name}: InRelease lists no sha256 for {wanted}")
+
+
 def fetch_metadata(repo: Repo, arch: str, cache: Path) -> Path:
     """The package index of one repo, verified against its repomd.xml checksum (rpm-md)."""
     base = repo_url(repo)
     if repo.kind == "deb":
-        component = repo.components[0] if repo.components else "main"
-        return fetch(f"{base}dists/{repo.suite}/{component}/binary-{arch}/Packages.xz",
-                     cache / repo.name / "Packages.xz")
+        index = f"{deb_index_dir(repo, arch)}/Packages.xz"
+        checksum = _signed_deb_checksum(repo, base, index, cache) if repo.gpgcheck else None
+        return fetch(base + index, cache / repo.name / "Packages.xz", checksum)
     repomd = fetch(base + "repodata/repomd.xml", cache / repo.name / "repomd.xml.new")
     data = next((d for d in ET.parse(repomd).getroot().findall("r:data", _REPO_NS) if d.get("type") == "primary"),
                 None)

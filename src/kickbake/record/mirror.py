@@ -5,6 +5,7 @@ can be rebuilt offline later."""
 from __future__ import annotations
 
 import hashlib
+import lzma
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,9 +121,23 @@ class MirrorResult:
     repos: dict[str, int] = field(default_factory=dict)  # repo -> packages mirrored
 
 
+def write_deb_index(repo_dir: Path, index: str) -> Path:
+    """Debian's counterpart of createrepo_c: dpkg-scanpackages over the mirrored pool, written
+    where apt and libsolv look for it (index = dists/<suite>/<component>/binary-<arch>)."""
+    listing = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=repo_dir).stdout
+    target = repo_dir / index / "Packages.xz"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Filename: ./pool/... -> pool/..., as in the upstream archive
+    text = "\n".join(line.replace("Filename: ./", "Filename: ", 1) for line in listing.splitlines()) + "\n"
+    target.write_bytes(lzma.compress(text.encode()))
+    return target
+
+
 def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], out: Path,
-                    session: requests.Session | None = None) -> dict[str, int]:
-    """Download each locked package into out/<repo>/<location>, then createrepo_c each repo."""
+                    deb_indexes: dict[str, str] | None = None, session: requests.Session | None = None
+                    ) -> dict[str, int]:
+    """Download each locked package into out/<repo>/<location>, then write each repo's metadata:
+    createrepo_c for rpm repos, dpkg-scanpackages for the Debian ones named in deb_indexes."""
     session = session or http_session()
     counts: dict[str, int] = {}
     for package in sorted(packages, key=lambda p: (p["repo"], p["location"])):
@@ -130,6 +145,8 @@ def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], o
         fetch(url, out / package["repo"] / package["location"], package["checksum"] or None, session)
         counts[package["repo"]] = counts.get(package["repo"], 0) + 1
     for repo in sorted(counts):
-        if any((out / repo).rglob("*.rpm")):  # Debian repos keep their packages only (see NOTES)
+        if deb_indexes and repo in deb_indexes:
+            write_deb_index(out / repo, deb_indexes[repo])
+        else:
             run(["createrepo_c", "--quiet", str(out / repo)])
     return counts

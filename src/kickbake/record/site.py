@@ -17,7 +17,7 @@ from kickbake.record.image import (
     record_node,
 )
 from kickbake.record.licenses import enforce, summary
-from kickbake.record.lock import load_lock, locked_repo_url
+from kickbake.record.lock import deb_index_dir, load_lock, locked_repo_url
 from kickbake.record.manifest import load_manifest, records_of
 from kickbake.record.mirror import MirrorResult, mirror_packages
 
@@ -59,11 +59,14 @@ def site_licenses(site_path: str | Path, out_root: Path = OUTPUT_DIR) -> dict[st
 
 def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR) -> MirrorResult:
     """Snapshot exactly the locked packages of every image into output/<site>/mirror/<repo>/."""
-    site = load_site(site_path).site
+    inventory = load_site(site_path)
+    site = inventory.site
     lock = load_lock(REPOS_DIR / f"{site.site}.lock")
     out = out_root / site.site / "mirror"
     packages = [p for image in lock["images"].values() for p in image["packages"]]
     unique = {(p["repo"], p["location"]): p for p in packages}
     repos = {name: url for image in lock["images"].values() for name, url in image["repos"].items()}
     base_urls = {name: locked_repo_url(url) for name, url in repos.items()}
-    return MirrorResult(site.site, out, mirror_packages(list(unique.values()), base_urls, out))
+    deb_indexes = {name: deb_index_dir(inventory.repos[name]) for name in repos
+                   if name in inventory.repos and inventory.repos[name].kind == "deb"}
+    return MirrorResult(site.site, out, mirror_packages(list(unique.values()), base_urls, out, deb_indexes))
