@@ -77,8 +77,8 @@ def fetch_metadata(repo: Repo, arch: str, cache: Path) -> Path:
     base = repo_url(repo)
     if repo.kind == "deb":
         index = f"{deb_index_dir(repo, arch)}/Packages.xz"
-        checksum = _signed_deb_checksum(repo, base, index, cache) if repo.gpgcheck else None
-        return fetch(base + index, cache / repo.name / "Packages.xz", checksum)
+        signed = _signed_deb_checksum(repo, base, index, cache) if repo.gpgcheck else None
+        return fetch(base + index, cache / repo.name / "Packages.xz", signed)
     repomd = fetch(base + "repodata/repomd.xml", cache / repo.name / "repomd.xml.new")
     data = next((d for d in ET.parse(repomd).getroot().findall("r:data", _REPO_NS) if d.get("type") == "primary"),
                 None)
