@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from spdx_tools.spdx.model import Checksum, ChecksumAlgorithm, File, Relationship, RelationshipType
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from kickbake.errors import KickbakeError
 from kickbake.record import cyclonedx, spdx
@@ -47,3 +49,15 @@ def test_spdx_validator_refuses_an_undeclared_license_ref(manifest: dict) -> Non
 def test_same_records_same_bytes(manifest: dict) -> None:
     assert spdx.spdx_json(manifest, RECORDS) == spdx.spdx_json(manifest, list(reversed(RECORDS)))
     assert cyclonedx.cyclonedx_json(manifest, RECORDS) == cyclonedx.cyclonedx_json(manifest, list(reversed(RECORDS)))
+
+
+def test_indexed_spdx_validation_reports_what_the_plain_validator_reports(manifest: dict) -> None:
+    document = spdx.build_document(manifest, RECORDS)
+    image = document.packages[0].spdx_id
+    document.relationships.append(Relationship(image, RelationshipType.CONTAINS, "SPDXRef-nowhere"))
+    document.files.append(File("/usr/bin/bash", "SPDXRef-File-bash", [Checksum(ChecksumAlgorithm.SHA1, "0" * 40)]))
+    document.relationships.append(Relationship(image, RelationshipType.CONTAINS, "SPDXRef-File-bash"))
+    document.packages.append(document.packages[1])  # a duplicate id
+    plain = sorted(m.validation_message for m in validate_full_spdx_document(document))
+    assert len(plain) >= 3
+    assert sorted(m.validation_message for m in spdx.validation_messages(document)) == plain

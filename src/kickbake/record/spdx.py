@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +21,16 @@ from spdx_tools.spdx.model import (
     ExternalPackageRef,
     ExternalPackageRefCategory,
     ExtractedLicensingInfo,
+    File,
     Package,
     Relationship,
     RelationshipType,
+    Snippet,
     SpdxNoAssertion,
 )
+from spdx_tools.spdx.validation import package_validator, spdx_id_validators
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
+from spdx_tools.spdx.validation.spdx_id_validators import get_list_of_all_spdx_ids
 from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream
 
 from kickbake import __version__
@@ -96,8 +103,43 @@ def build_document(manifest: dict[str, Any], records: list[PackageRecord]) -> Do
                     extracted_licensing_info=extracted)
 
 
+@contextmanager
+def _indexed_lookups(document: Document) -> Iterator[None]:
+    """spdx-tools' validator finds ids, element types and relationships by scanning lists, once
+    per package and relationship: O(n^2), 1.4 of 1.5 s for 1,000 packages. The same answers from
+    dicts built once per document, swapped into the validator modules only while it runs."""
+    ids = frozenset(get_list_of_all_spdx_ids(document))
+    types: dict[str, type] = {p.spdx_id: Package for p in document.packages}
+    types |= {f.spdx_id: File for f in document.files} | {s.spdx_id: Snippet for s in document.snippets}
+    by_origin: dict[tuple[Any, str], list[Relationship]] = defaultdict(list)
+    by_target: dict[tuple[Any, str], list[Relationship]] = defaultdict(list)
+    for relationship in document.relationships:
+        by_origin[relationship.relationship_type, relationship.spdx_element_id].append(relationship)
+        by_target[relationship.relationship_type, str(relationship.related_spdx_element_id)].append(relationship)
+    swaps: dict[tuple[Any, str], Any] = {
+        (spdx_id_validators, "get_list_of_all_spdx_ids"): lambda _document: ids,
+        (package_validator, "get_element_type_from_spdx_id"): lambda spdx_id, _document: types.get(spdx_id),
+        (package_validator, "filter_by_type_and_origin"): lambda _all, kind, origin: by_origin.get((kind, origin), []),
+        (package_validator, "filter_by_type_and_target"): lambda _all, kind, target: by_target.get((kind, target), []),
+    }
+    saved = {key: getattr(*key) for key in swaps}
+    try:
+        for (module, name), replacement in swaps.items():
+            setattr(module, name, replacement)
+        yield
+    finally:
+        for (module, name), original in saved.items():
+            setattr(module, name, original)
+
+
+def validation_messages(document: Document) -> list[Any]:
+    """spdx-tools' full validation (with indexed lookups: same messages, linear time)."""
+    with _indexed_lookups(document):
+        return list(validate_full_spdx_document(document))
+
+
 def validate_document(document: Document) -> None:
-    messages = validate_full_spdx_document(document)
+    messages = validation_messages(document)
     if messages:
         listed = "\n".join(f"  {m.validation_message}" for m in messages[:20])
         raise KickbakeError(f"SPDX document {document.creation_info.name} is invalid:\n{listed}")
