@@ -53,11 +53,15 @@ def main() -> None:
         manifest = timed("manifest", lambda: build_manifest(records, context, image))
         document = timed("spdx: build document", lambda: spdx.build_document(manifest, records))
         timed("spdx: validate (spdx-tools)", lambda: spdx.validate_document(document))
+        timed("spdx: json text", lambda: spdx.spdx_json(manifest, records))
         timed("cyclonedx: build + validate", lambda: cyclonedx.cyclonedx_json(manifest, records))
-        start = time.perf_counter()
-        write_records(records, context, image, Path(temporary))
-        total = time.perf_counter() - start
-    print(f"{count} packages: manifest + SPDX + CycloneDX, validated and written: {total:.3f} s (target <= 1 s)")
+        rounds = []
+        for _ in range(3):  # the machine is shared: report the best of three whole runs
+            start = time.perf_counter()
+            write_records(records, context, image, Path(temporary))
+            rounds.append(time.perf_counter() - start)
+    print(f"{count} packages: manifest + SPDX + CycloneDX, validated and written: best {min(rounds):.3f} s, "
+          f"worst {max(rounds):.3f} s of 3 (target <= 1 s; load average {os.getloadavg()[0]:.1f})")
 
 
 if __name__ == "__main__":

@@ -234,6 +234,11 @@ def pinned_packages(lock: dict[str, Any], image: str) -> list[str]:
     return [f"{p['name']}-{_evr(p)}.{p['arch']}" for p in entry["packages"]]
 
 
+def pinned_for_image(site: str, image: str, repos_dir: Path = REPOS_DIR) -> list[str]:
+    """What the build of `image` installs, from repos/<site>.lock (see pinned_packages)."""
+    return pinned_packages(load_lock(repos_dir / f"{site}.lock"), image)
+
+
 def lock_sha256(path: Path) -> str | None:
     return sha256_file(path) if path.exists() else None
 
