@@ -12,7 +12,9 @@ from typing import Any
 from invoke import Exit, task
 
 from kickbake import devtools, docs, pipeline
+from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
+from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
 from kickbake.record import diff as record_diff
@@ -50,6 +52,13 @@ def render(c, site=None, json=False, debug=False):
 
 @task(help=SITE_HELP)
 @reported
+def pxe(c, site=None, json=False, debug=False):
+    """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
+    print_sites(pipeline.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+
+
+@task(help=SITE_HELP)
+@reported
 def validate(c, site=None, json=False, debug=False):
     """Load, lint and validate a site without writing anything."""
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
@@ -60,6 +69,14 @@ def validate(c, site=None, json=False, debug=False):
 def demo(c, json=False, debug=False):
     """The main job: render and validate every bundled site, then print a summary table."""
     print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
+
+
+@task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+            "debug": "show a traceback on errors"})
+@reported
+def serve(c, site, address="127.0.0.1", port=8080, debug=False):
+    """Lab HTTP server for a site's kickstarts, images, repo mirror and PXE tree (production: the nginx config)."""
+    lab_server.serve(site, OUTPUT_DIR, address, int(port))
 
 
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
@@ -114,3 +131,11 @@ def record(c, site, image="", root="", image_file="", node="", tsv="", json=Fals
         print_record(record_site.record_site_node(site, node, Path(tsv), OUTPUT_DIR), as_json=json)
     else:
         print_record(record_site.record_site_image(site, image, Path(root), Path(image_file)), as_json=json)
+
+
+@task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",
+            "check": "fail if docs/lint-rules.md is out of date", "debug": "show a traceback on errors"})
+@reported
+def rules(c, json=False, doc=False, check=False, debug=False):
+    """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""
+    reference.rules_command(as_json=json, doc=doc, check=check)

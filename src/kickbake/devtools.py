@@ -13,6 +13,7 @@ from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
 SYSTEM_TOOLS: dict[str, str] = {
+    # records (issue 5): real rpm/dnf/createrepo_c fixture repos, libsolv, dpkg tools
     "rpm": "rpm",
     "rpmbuild": "rpm",
     "createrepo_c": "createrepo-c",
@@ -20,6 +21,24 @@ SYSTEM_TOOLS: dict[str, str] = {
     "/usr/lib/python3/dist-packages/dnf/__init__.py": "python3-dnf",
     "/usr/lib/python3/dist-packages/solv.py": "python3-solv",
     "dpkg": "dpkg",
+    "dpkg-scanpackages": "dpkg-dev",
+    "debootstrap": "debootstrap",
+    "gpgv": "gpgv",
+    # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
+    "dnsmasq": "dnsmasq-base",
+    "nginx": "nginx",
+    "curl": "curl",
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "/usr/lib/ipxe/qemu/pxe-virtio.rom": "ipxe-qemu",
+    "/usr/share/ovmf/OVMF.fd": "ovmf",
+    "/usr/lib/PXELINUX/pxelinux.0": "pxelinux",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32": "syslinux-common",
+    "/usr/lib/ipxe/ipxe.efi": "ipxe",
+    "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi": "grub-efi-amd64-bin",
+    "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux": "debian-installer-12-netboot-amd64",
 }
 
 

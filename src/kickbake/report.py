@@ -41,6 +41,8 @@ def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str
                           "\n".join(x for x in (outputs, notes) if x))
     console.print(table)
     for result in results:
+        for note in result.notes:
+            console.print(f"{escape(result.site)}: {escape(note)}", highlight=False, soft_wrap=True)
         print_findings(result.findings, console)
 
 

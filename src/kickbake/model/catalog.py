@@ -30,6 +30,8 @@ class KickstartDialect(Frozen):
     firewall: str  # arguments of the firewall command
     bootloader: str
     packages_header: str  # options after %packages
+    boot_args: tuple[str, ...] = ()  # installer network arguments on a PXE command line
+    liveimg: bool = False  # anaconda's `liveimg` command (F19+, RHEL7+): install a baked image tar
 
 
 class StackFacts(Frozen):
