@@ -24,6 +24,8 @@ SYSTEM_TOOLS: dict[str, str] = {
     "dpkg-scanpackages": "dpkg-dev",
     "debootstrap": "debootstrap",
     "gpgv": "gpgv",
+    "gpg": "gpg",
+    "rpmsign": "rpm",
     # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
     "dnsmasq": "dnsmasq-base",
     "nginx": "nginx",

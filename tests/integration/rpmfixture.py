@@ -47,8 +47,37 @@ def rpm_home(base: Path) -> dict[str, str]:
     return {"HOME": str(home)}
 
 
-def build_repo(base: Path, packages: list[FakePackage]) -> Path:
-    """rpmbuild each package into base/repo, then createrepo_c it; returns the repo directory."""
+KEY_BATCH = """%no-protection
+Key-Type: RSA
+Key-Length: 2048
+Name-Real: kickbake test
+Name-Email: test@kickbake.invalid
+Expire-Date: 0
+%commit
+"""
+
+
+def signing_key(base: Path) -> str:
+    """A throwaway gpg key under base/gnupg; returns its long key id (lower case)."""
+    home = base / "gnupg"
+    if not home.exists():
+        home.mkdir(mode=0o700)
+        (base / "key.batch").write_text(KEY_BATCH)
+        run(["gpg", "--batch", "--quiet", "--gen-key", str(base / "key.batch")], env={"GNUPGHOME": str(home)})
+    listing = run(["gpg", "--list-keys", "--with-colons"], env={"GNUPGHOME": str(home)}).stdout
+    return next(line.split(":")[4] for line in listing.splitlines() if line.startswith("pub:")).lower()
+
+
+def sign_rpms(base: Path, rpms: list[Path]) -> str:
+    key = signing_key(base)
+    run(["rpmsign", "--addsign", "--define", "_gpg_name kickbake test", "--define", "__gpg /usr/bin/gpg",
+         *map(str, rpms)], env={**rpm_home(base), "GNUPGHOME": str(base / "gnupg")})
+    return key
+
+
+def build_repo(base: Path, packages: list[FakePackage], sign: bool = False) -> Path:
+    """rpmbuild each package into base/repo (signed with a test key when asked), then createrepo_c
+    it; returns the repo directory."""
     env = rpm_home(base)
     repo = base / "repo"
     repo.mkdir(parents=True, exist_ok=True)
@@ -59,6 +88,8 @@ def build_repo(base: Path, packages: list[FakePackage]) -> Path:
                                     release=package.release, license=package.license))
         run(["rpmbuild", "-bb", "--quiet", "--define", f"_rpmdir {repo}", "--define", "_build_id_links none",
              str(spec)], env=env)
+    if sign:
+        sign_rpms(base, sorted(repo.rglob("*.rpm")))
     run(["createrepo_c", "--quiet", str(repo)])
     return repo
 

@@ -26,7 +26,7 @@ from kickbake.record.lock import ImageRequest, lock_changes, lock_images, lock_t
 from kickbake.record.manifest import RecordContext
 from kickbake.record.rpmdb import read_installed_tsv, read_rpmdb
 from tests.conftest import ROOT, require_tool
-from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install
+from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install, signing_key
 
 pytestmark = pytest.mark.realtool
 
@@ -40,7 +40,7 @@ PACKAGES = [
 
 def _build(base: Path, packages: list[FakePackage], image_name: str = "node") -> tuple[dict, Path]:
     """Repo -> lock -> install the lock -> image files; returns the lock and the manifest path."""
-    repo = build_repo(base, packages)
+    repo = build_repo(base, packages, sign=True)
     request = ImageRequest(image_name, "fedora-43", "rpm", (Repo(name="fixture", kind="rpm", baseurl=f"file://{repo}"),),
                            ("kb-tool", "kb-extra"))
     lock = lock_images("proof", [request], base / "cache")
@@ -69,7 +69,8 @@ def _two_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     bumped = [FakePackage("kb-lib", "1.1", "MIT or Apache-2.0") if p.name == "kb-lib" else p for p in PACKAGES]
     lock1, manifest1 = _build(first, PACKAGES)
     lock2, manifest2 = _build(second, bumped)
-    return {"lock1": lock1, "lock2": lock2, "m1": manifest1, "m2": manifest2, "root1": first / "root"}
+    return {"lock1": lock1, "lock2": lock2, "m1": manifest1, "m2": manifest2, "root1": first / "root",
+            "key": signing_key(first)}
 
 
 def test_lock_pins_the_solved_closure_with_checksums(builds: dict) -> None:
@@ -92,6 +93,7 @@ def test_rpmdb_read_back_matches_the_lock(builds: dict) -> None:
     assert [(r.name, r.evr) for r in records] == [("kb-extra", "0.3-1"), ("kb-lib", "1.0-1"), ("kb-tool", "2.1-1")]
     assert {r.name: r.license for r in records}["kb-tool"] == "GPLv2+"
     assert all(len(r.digest) == 32 and r.source.endswith(".src.rpm") for r in records)
+    assert {r.signed_by for r in records} == {builds["key"]}  # the key id from the rpm signature header
 
 
 def test_manifest_lists_packages_with_spdx_licenses(builds: dict) -> None:
@@ -120,6 +122,7 @@ def test_cyclonedx_validates_against_the_1_6_schema(builds: dict) -> None:
     purls = sorted(c["purl"] for c in bom["components"])
     assert purls[0] == "pkg:rpm/fedora/kb-extra@0.3-1?arch=noarch"
     extra = next(c for c in bom["components"] if c["name"] == "kb-extra")
+    assert {"name": "kickbake:rpm:signed-by", "value": builds["key"]} in extra["properties"]
     assert extra["licenses"] == [{"expression": "Apache-2.0 AND LicenseRef-Frobnicate"}]
 
 
