@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -56,6 +57,29 @@ def _component(record: PackageRecord, distro: str) -> Component:
     )
 
 
+def _indexed_register_dependency(bom: Bom) -> Callable[..., None]:
+    """Bom.register_dependency finds a target's entry by scanning every dependency, and the JSON
+    output calls it once per component (Bom.validate): O(n^2), 0.7 s for 1,000 packages. The
+    same behaviour with the entries found through a dict."""
+    index: dict[Any, Dependency] = {}
+
+    def register(target: Any, depends_on: Iterable[Any] | None = None) -> None:
+        if len(index) != len(bom.dependencies):  # entries added by other means: re-index
+            index.clear()
+            index.update((d.ref, d) for d in bom.dependencies)
+        entry = index.get(target.bom_ref)
+        refs = [Dependency(ref=d.bom_ref) for d in depends_on] if depends_on else []
+        if entry is not None:
+            entry.dependencies.update(refs)
+        else:
+            index[target.bom_ref] = Dependency(ref=target.bom_ref, dependencies=refs)
+            bom.dependencies.add(index[target.bom_ref])
+        for dependent in depends_on or ():
+            register(dependent)
+
+    return register
+
+
 def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
     image = Component(
         type=ComponentType.OPERATING_SYSTEM if manifest["installed_by"] == "kickstart" else ComponentType.CONTAINER,
@@ -66,6 +90,7 @@ def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
         if manifest["image_file"] else [],
     )
     bom = Bom(serial_number=uuid.uuid5(_SERIAL, manifest["image_id"]))
+    bom.register_dependency = _indexed_register_dependency(bom)  # type: ignore[method-assign]
     bom.metadata.timestamp = datetime.strptime(manifest["build_time"], "%Y-%m-%dT%H:%M:%SZ")
     bom.metadata.component = image
     components = [_component(r, manifest["distro"]) for r in sorted_records(records)]
