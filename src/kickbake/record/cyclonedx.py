@@ -82,7 +82,7 @@ def _indexed_register_dependency(bom: Bom) -> Callable[..., None]:
 
 def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
     image = Component(
-        type=ComponentType.OPERATING_SYSTEM if manifest["installed_by"] == "kickstart" else ComponentType.CONTAINER,
+        type=ComponentType.OPERATING_SYSTEM,  # a node image, or a kickstart-installed node
         name=manifest["image"],
         version=manifest["image_id"],
         bom_ref=f"kickbake-image:{manifest['site']}/{manifest['image']}",
