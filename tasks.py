@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from invoke import Exit, task
@@ -16,6 +17,10 @@ from kickbake.errors import KickbakeError
 from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
+from kickbake.record import diff as record_diff
+from kickbake.record import lock as record_lock
+from kickbake.record import site as record_site
+from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
 from kickbake.report import print_error, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
@@ -93,6 +98,47 @@ def test(c, k="", fast=False):
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
     docs.write_inventory_docs(check=check)
+
+
+@task(help={"site": "inventory file", "update": "re-resolve every image and print what changed", **SITE_HELP})
+@reported
+def lock(c, site, update=False, json=False, debug=False):
+    """Resolve each image's packages with libsolv against its repos; write repos/<site>.lock."""
+    print_lock(record_lock.lock_site(site, update=update), as_json=json)
+
+
+@task(help={"a": "manifest file or image id", "b": "manifest file or image id",
+            "json": "machine-readable output", "debug": "show a traceback on errors"})
+@reported
+def diff(c, a, b, json=False, debug=False):
+    """What changed between two builds: packages, licenses, elements, inputs."""
+    print_diff(record_diff.diff_manifests(a, b), as_json=json)
+
+
+@task(help={"site": "inventory file", **SITE_HELP})
+@reported
+def licenses(c, site, json=False, debug=False):
+    """Per image license summary; exit 2 naming each package the site's licenses.deny forbids."""
+    print_licenses(record_site.site_licenses(site, OUTPUT_DIR), as_json=json)
+
+
+@task(help={"site": "inventory file", **SITE_HELP})
+@reported
+def mirror(c, site, json=False, debug=False):
+    """Snapshot exactly the locked packages into output/<site>/mirror/ (createrepo_c metadata)."""
+    print_record(record_site.mirror_site(site, OUTPUT_DIR), as_json=json)
+
+
+@task(help={"site": "inventory file", "image": "image name (with --root and --image-file)",
+            "root": "image root directory or tar", "image_file": "the built image file",
+            "node": "node hostname (with --tsv)", "tsv": "the node's installed-packages.tsv", **SITE_HELP})
+@reported
+def record(c, site, image="", root="", image_file="", node="", tsv="", json=False, debug=False):
+    """Write <name>.manifest.json, .spdx.json and .cdx.json for a built image or a kickstart-installed node."""
+    if node:
+        print_record(record_site.record_site_node(site, node, Path(tsv), OUTPUT_DIR), as_json=json)
+    else:
+        print_record(record_site.record_site_image(site, image, Path(root), Path(image_file)), as_json=json)
 
 
 @task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",

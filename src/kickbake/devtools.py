@@ -13,6 +13,19 @@ from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
 SYSTEM_TOOLS: dict[str, str] = {
+    # records (issue 5): real rpm/dnf/createrepo_c fixture repos, libsolv, dpkg tools
+    "rpm": "rpm",
+    "rpmbuild": "rpm",
+    "createrepo_c": "createrepo-c",
+    "dnf": "dnf",
+    "/usr/lib/python3/dist-packages/dnf/__init__.py": "python3-dnf",
+    "/usr/lib/python3/dist-packages/solv.py": "python3-solv",
+    "dpkg": "dpkg",
+    "dpkg-scanpackages": "dpkg-dev",
+    "debootstrap": "debootstrap",
+    "gpgv": "gpgv",
+    "gpg": "gpg",
+    "rpmsign": "rpm",
     # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
     "dnsmasq": "dnsmasq-base",
     "nginx": "nginx",

@@ -5,6 +5,7 @@ Every problem found is collected and reported together as `FILE:LINE: field: mes
 from __future__ import annotations
 
 import difflib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,4 +96,15 @@ def load_site(path: str | Path) -> Inventory:
     problems = check_references(inventory)
     if problems:
         raise BadInput(problems)
+    _warn_insecure(inventory)
     return inventory
+
+
+def _warn_insecure(inventory: Inventory) -> None:
+    """`insecure: true` is an accepted risk, not a silent one: say so on every run."""
+    if not inventory.site.insecure:
+        return
+    unchecked = sorted(n for n in inventory.site.repos if n in inventory.repos and not inventory.repos[n].gpgcheck)
+    what = f"repos without gpgcheck: {', '.join(unchecked)}" if unchecked else "no repo needs it today"
+    where = inventory.problem(("insecure",), f"packages may be installed unsigned ({what})")
+    sys.stderr.write(f"warning: {where}\n")

@@ -28,7 +28,9 @@ def _name(path: Path) -> str:
 
 @cache
 def _tree_hashes(*directories: Path) -> tuple[tuple[str, str], ...]:
-    files = sorted(p for d in directories for p in d.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    # lock files are per site: a site's own lock is added in input_hashes, never another site's
+    files = sorted(p for d in directories for p in d.rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".lock")
     return tuple((_name(p), sha256_file(p)) for p in files)
 
 
@@ -36,6 +38,9 @@ def input_hashes(inventory: Inventory) -> dict[str, str]:
     """sha256 of every input file, keyed by its path in the project."""
     hashes = dict(_tree_hashes(KICKSTARTS_DIR, PACKAGE_DIR / "render" / "templates", RELEASES_DIR, REPOS_DIR))
     hashes[_name(inventory.source.path.resolve())] = sha256_file(inventory.source.path)
+    lock = REPOS_DIR / f"{inventory.site.site}.lock"
+    if lock.is_file():
+        hashes[_name(lock)] = sha256_file(lock)
     return dict(sorted(hashes.items()))
 
 
