@@ -16,6 +16,7 @@ from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.kickstart import render_kickstart
+from kickbake.render.nodes import render_node_bundles
 from kickbake.validate.kickstart import validate_kickstart
 
 
@@ -94,6 +95,9 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
     with staged_site_output(out_root, site.site) as stage:
         with progress.step(f"{site.site}: kickstarts"):
             _render_kickstarts(site_plan, stage, digest, results)
+        with progress.step(f"{site.site}: node bundles"):
+            for hostname, written in render_node_bundles(site_plan, stage).items():
+                results[hostname].outputs.append(f"nodes/{hostname}/ ({len(written) - 1} files + node.json)")
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,

@@ -1,0 +1,73 @@
+"""Node-config stage: for every node, output/<site>/nodes/<node>/ = an etc/ overlay + node.json.
+
+Cluster-wide files are rendered once per cluster (or DRBD resource) and the same bytes are
+added to every member's bundle. Secrets come from the site's secret store."""
+
+from __future__ import annotations
+
+from kickbake.model.clusterview import ClusterView, DrbdView, cluster_views, drbd_views
+from kickbake.model.plan import NodeView, SitePlan
+from kickbake.output import Stage
+from kickbake.render import cluster as files
+from kickbake.render import steps
+from kickbake.render.bundle import BundleBuilder
+from kickbake.render.openstack import NOVA_CONF, nova_conf
+from kickbake.render.secrets import SecretStore
+
+
+class SiteBundles:
+    """The shared files of one site, each rendered once, and the per-node assembly."""
+
+    def __init__(self, plan: SitePlan, stage: Stage) -> None:
+        self.plan = plan
+        self.secrets = SecretStore(stage)
+        self.clusters = {v.name: v for v in cluster_views(plan)}
+        self.drbd = drbd_views(plan)
+        self.hosts = files.hosts_file(plan)
+        self.cluster_files = {
+            name: files.cluster_files(plan, view, self.drbd, self.secrets) for name, view in self.clusters.items()
+        }
+        self.drbd_files = {r.name: files.drbd_files(plan, r) for r in self.drbd}
+        dialects = sorted({r.dialect for r in self.drbd})
+        self.drbd_common = {d: files.drbd_common_file(plan, d) for d in dialects}
+
+    def cluster_of(self, hostname: str) -> ClusterView | None:
+        cluster = self.plan.cluster_of(hostname)
+        return self.clusters[cluster.name] if cluster else None
+
+    def drbd_of(self, hostname: str) -> tuple[DrbdView, ...]:
+        return tuple(r for r in self.drbd if hostname in r.resource.members)
+
+    def build(self, node: NodeView) -> tuple[BundleBuilder, tuple]:
+        builder = BundleBuilder(self.plan.site.site, node.hostname, node.release.name)
+        builder.add("/etc/hosts", self.hosts)
+        resources = self.drbd_of(node.hostname)
+        shared: list[files.SharedFile] = []
+        if resources:
+            shared.append(self.drbd_common[resources[0].dialect])
+            shared.extend(f for r in resources for f in self.drbd_files[r.name])
+        view = self.cluster_of(node.hostname)
+        vgs = files.shared_vgs(self.plan, view) if view else ()
+        if view is not None:
+            shared.extend(self.cluster_files[view.name])
+            if vgs or resources:
+                builder.add("/etc/lvm/lvm.conf", files.lvm_conf(self.plan, node.hostname, view.stack))
+        for item in shared:
+            builder.add(item.path, item.content, mode=item.mode, secret=item.secret)
+        if node.openstack is not None:
+            text = nova_conf(self.plan, node, self.secrets)
+            builder.add(NOVA_CONF, text, mode="0640", group="nova", secret=True)
+        node_steps = steps.base_steps(self.plan, node) + steps.drbd_steps(node.hostname, resources)
+        if view is not None:
+            node_steps += steps.cluster_steps(self.plan, node, view, vgs)
+        return builder, tuple(node_steps)
+
+
+def render_node_bundles(plan: SitePlan, stage: Stage) -> dict[str, list[str]]:
+    """Write every node's bundle; return the written paths per node."""
+    bundles = SiteBundles(plan, stage)
+    written = {}
+    for node in plan.nodes:
+        builder, node_steps = bundles.build(node)
+        written[node.hostname] = builder.write(stage, node_steps)
+    return written
