@@ -46,7 +46,7 @@ def dib_path() -> str:
 
 
 def _site_dirs(out_root: Path, site: str) -> tuple[Path, Path]:
-    site_dir = out_root / site
+    site_dir = (out_root / site).resolve()
     if not site_dir.is_dir():
         raise KickbakeError(f"{site_dir} does not exist", hint="render the site first: ./kb render --site ...")
     return site_dir / "nodes", site_dir / "images"
@@ -83,7 +83,7 @@ def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, 
     progress = progress or Progress.quiet()
     results = []
     for chosen in image_named(site_plan, image):
-        payload = out_root / site_plan.site.site / "images" / f".{chosen.name}.payload"
+        payload = out_root.resolve() / site_plan.site.site / "images" / f".{chosen.name}.payload"
         spec = build_spec(site_plan, chosen, types, layout, payload)
         if dry_run:
             results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)), dry_run=True))

@@ -47,7 +47,7 @@ def produced_files(work: Path, name: str) -> list[Path]:
 def run_dib(spec: BuildSpec, images_dir: Path, log_path: Path, note: Callable[[str], None],
             timeout: float = 3600) -> list[Path]:
     """Build into images/.<image>.tmp/, then rename every output into images/. Returns them."""
-    if shutil.which("disk-image-create") is None:
+    if shutil.which("disk-image-create", path=spec.env.get("PATH")) is None:
         raise ToolFailed("disk-image-create: not found", hint="pip install diskimage-builder (./kb sets it up)")
     images_dir.mkdir(parents=True, exist_ok=True)
     work = images_dir / f".{spec.image.name}.tmp"

@@ -18,7 +18,8 @@ from kickbake.model import SitePlan
 from kickbake.model.catalog import Repo
 from kickbake.paths import PACKAGE_DIR
 
-AGENT_SOURCE = PACKAGE_DIR / "firstboot" / "agent.py"
+FIRSTBOOT_DIR = PACKAGE_DIR / "firstboot"
+AGENT_MODULES = ("actions.py", "storage.py")  # installed beside the agent on the node
 
 
 def rpm_repo_file(repos: list[Repo]) -> str:
@@ -72,7 +73,7 @@ def _copy_bundles(spec: BuildSpec, bundles_dir: Path, payload: Path) -> dict[str
 
 def _agent_text(spec: BuildSpec) -> str:
     python = "/usr/bin/python" if spec.release in ("fedora-15", "fedora-16") else "/usr/bin/python3"
-    return f"#!{python}\n" + AGENT_SOURCE.read_text()
+    return f"#!{python}\n" + (FIRSTBOOT_DIR / "agent.py").read_text()
 
 
 def write_payload(site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str) -> dict[str, Any]:
@@ -84,6 +85,9 @@ def write_payload(site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, paylo
     bundles = _copy_bundles(spec, bundles_dir, payload)
     agent = _agent_text(spec)
     _write(payload / "agent" / "kickbake-firstboot", agent, 0o755)
+    for module in AGENT_MODULES:
+        agent += (FIRSTBOOT_DIR / module).read_text()  # the record's agent hash covers them too
+        _write(payload / "agent" / module, (FIRSTBOOT_DIR / module).read_text())
     record: dict[str, Any] = {
         "site": spec.site, "image": spec.image.name, "bake": spec.image.bake.value, "release": spec.release,
         "elements": list(spec.elements), "layout": spec.layout, "nodes": list(spec.nodes), "repos": repos,

@@ -99,6 +99,7 @@ def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> d
         mirror, sources = host_mirror(suite)
         components = " ".join(mirrored[0].components or ("main",))
         env["DIB_DISTRIBUTION_MIRROR"] = mirror
+        env["DIB_DEBOOTSTRAP_CACHE"] = env["DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE"] = "1"  # reuse the bootstrap
         env["DIB_DEBIAN_COMPONENTS"] = ",".join(mirrored[0].components or ("main",))
         # only the suites this host's mirror serves (no separate security host when offline)
         names = {suite: "default", f"{suite}-updates": "updates", f"{suite}-security": "security"}
@@ -128,8 +129,6 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
     env = {
         "ELEMENTS_PATH": str(ELEMENTS_DIR),
         "DIB_IMAGE_CACHE": str(default_cache_dir()),
-        "DIB_DEBOOTSTRAP_CACHE": "1",
-        "DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE": "1",
         "DIB_IMAGE_SIZE": str(image.size_gib),
         "KICKBAKE_PAYLOAD": str(payload),
         **_release_env(site_plan, image, nodes),
