@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -16,11 +17,20 @@ DOCS_DIR = PROJECT_ROOT / "docs"
 
 
 def _type_name(annotation: Any) -> str:
-    text = getattr(annotation, "__name__", None) or str(annotation)
-    return (
-        text.replace("typing.", "").replace("kickbake.model.types.", "").replace("kickbake.model.schema.", "")
-        .replace("ipaddress.", "").replace("NoneType", "None")
-    )
+    """A readable type: tuple[Node, ...], str | None, dict[str, Role]; Annotated[...] shows its base."""
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is Annotated:
+        return _type_name(args[0])
+    if origin in (Union, UnionType):
+        return " | ".join(_type_name(a) for a in args)
+    if origin is Literal:
+        return " | ".join(json.dumps(getattr(a, "value", a)) for a in args)
+    if origin is not None:
+        inner = ", ".join("..." if a is Ellipsis else _type_name(a) for a in args)
+        return f"{getattr(origin, '__name__', str(origin))}[{inner}]"
+    if annotation is type(None):
+        return "None"
+    return getattr(annotation, "__name__", str(annotation))
 
 
 def _models(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> dict[str, type[BaseModel]]:
@@ -34,8 +44,6 @@ def _models(model: type[BaseModel], seen: dict[str, type[BaseModel]]) -> dict[st
 
 
 def _nested(annotation: Any) -> list[type[BaseModel]]:
-    from typing import get_args
-
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return [annotation]
     return [m for arg in get_args(annotation) for m in _nested(arg)]
@@ -45,8 +53,8 @@ def _default(field: FieldInfo) -> str:
     if field.is_required():
         return "**required**"
     if field.default_factory is not None:
-        return "`" + json.dumps(field.default_factory(), default=str) + "`" if not isinstance(
-            field.default_factory(), BaseModel) else "(defaults)"
+        made = field.default_factory()  # type: ignore[call-arg]
+        return "(defaults)" if isinstance(made, BaseModel) else f"`{json.dumps(made, default=str)}`"
     value = field.default
     value = getattr(value, "value", value)
     return f"`{json.dumps(value, default=str)}`"

@@ -51,7 +51,9 @@ def current_generation(out_root: Path, site: str) -> Path | None:
 
 
 def _next_number(out_root: Path, site: str) -> int:
-    numbers = [int(m["n"]) for p in out_root.glob(f".{site}.*") if (m := _GENERATION.match(p.name)) and m["site"] == site]
+    numbers = [
+        int(m["n"]) for p in out_root.glob(f".{site}.*") if (m := _GENERATION.match(p.name)) and m["site"] == site
+    ]
     return max(numbers, default=0) + 1
 
 

@@ -5,19 +5,20 @@ Each public function here is what one task calls."""
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from kickbake.errors import BadInput, Problem
 from kickbake.lint import Finding, Severity, lint_site
-from kickbake.model import SitePlan, load_site, plan
+from kickbake.model import NodeView, SitePlan, load_site, plan
 from kickbake.output import Stage, staged_site_output
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.kickstart import render_kickstart
 from kickbake.render.nodes import render_node_bundles
-from kickbake.validate.kickstart import validate_kickstart
+from kickbake.validate.kickstart import KickstartFinding, validate_kickstarts
 
 
 @dataclass
@@ -64,24 +65,28 @@ def check_site(site_path: str | Path) -> tuple[SitePlan, list[Finding]]:
 
 
 def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]) -> None:
-    problems = []
+    rendered = []
     for node in site_plan.nodes:
-        result = results[node.hostname]
-        kickstart = node.release.kickstart
-        if kickstart is None:
-            result.notes.append(f"no kickstart: {node.release.pretty} has no anaconda (image and PXE target)")
+        if node.release.kickstart is None:
+            results[node.hostname].notes.append(
+                f"no kickstart: {node.release.pretty} has no anaconda (image and PXE target)")
             continue
-        text = render_kickstart(site_plan, node, digest)
+        rendered.append((node, render_kickstart(site_plan, node, digest)))
+    verdicts = validate_kickstarts([(text, node.release.kickstart.handler) for node, text in rendered])  # type: ignore[union-attr]
+    problems: list[Problem] = []
+    for (node, text), findings in zip(rendered, verdicts, strict=True):
         relative = f"kickstarts/{node.hostname}.ks"
-        for finding in validate_kickstart(text, kickstart.handler):
-            problems.append(
-                Problem(relative, finding.line, node.hostname, f"pykickstart {kickstart.handler}: {finding.message}",
-                        f"rendered from {finding.template}: {finding.text.strip()!r}")
-            )
+        problems.extend(_kickstart_problem(relative, node, finding) for finding in findings)
         stage.write(relative, text)
-        result.outputs.append(relative)
+        results[node.hostname].outputs.append(relative)
     if problems:
         raise BadInput(problems)
+
+
+def _kickstart_problem(relative: str, node: NodeView, finding: KickstartFinding) -> Problem:
+    handler = node.release.kickstart.handler if node.release.kickstart else "?"
+    return Problem(relative, finding.line, node.hostname, f"pykickstart {handler}: {finding.message}",
+                   f"rendered from {finding.template}: {finding.text.strip()!r}")
 
 
 def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> SiteResult:
@@ -110,28 +115,20 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
 
 
 def validate_site(site_path: str | Path) -> SiteResult:
-    """Load, lint and render in memory (nothing written); raise on any error."""
-    site_plan, findings = check_site(site_path)
-    digest = inputs_digest(input_hashes(site_plan.inventory))
-    results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
-    problems = []
-    for node in site_plan.nodes:
-        if node.release.kickstart is None:
-            continue
-        text = render_kickstart(site_plan, node, digest)
-        found = validate_kickstart(text, node.release.kickstart.handler)
-        problems.extend(Problem(f"{node.hostname}.ks", f.line, node.hostname, f.message, f.template) for f in found)
-        results[node.hostname].notes.append(f"kickstart valid for pykickstart {node.release.kickstart.handler}")
-    if problems:
-        raise BadInput(problems)
-    return SiteResult(site_plan.site.site, site_plan.inventory.source.name, "", list(results.values()), findings, digest)
+    """Everything render does, in a scratch directory that is thrown away: nothing is written."""
+    with tempfile.TemporaryDirectory(prefix="kickbake-validate-") as scratch:
+        result = render_site(site_path, Path(scratch))
+    result.output = ""
+    return result
 
 
 def _sites(site: str | Path | None) -> list[Path]:
     return [Path(site)] if site else bundled_sites()
 
 
-def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> list[SiteResult]:
+def render_sites(
+    site: str | Path | None, out_root: Path = OUTPUT_DIR, progress: Progress | None = None
+) -> list[SiteResult]:
     """Render one site, or every bundled site when `site` is None."""
     return [render_site(path, out_root, progress) for path in _sites(site)]
 

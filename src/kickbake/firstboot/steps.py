@@ -28,7 +28,7 @@ ACTIONS: dict[str, str] = {
     "drbd-initial-sync": "args: resource. ONE node: primary --force, only when both sides are Inconsistent.",
     "drbd-wait-connected": "args: resource, timeout. Wait for Connected and UpToDate on both sides.",
     "drbd-primary": "args: resource. drbdadm primary (dual-primary second node, after sync).",
-    "vg-create-shared": "args: vg, devices, lock_type (dlm|clvm|none). ONE node; skipped if the VG or a PV label exists.",
+    "vg-create-shared": "args: vg, devices, lock_type (dlm|clvm|none). ONE node; skipped if VG/PV label exists.",
     "vg-lock-start": "args: vg, timeout. Other nodes: wait for the VG to appear, then vgchange --lock-start.",
     "lv-create": "args: vg, lv, size, activation (ey|sy|y). ONE node; skipped if the LV exists.",
     "run": "args: argv. A fixed command from kickbake's templates (never inventory text through a shell).",

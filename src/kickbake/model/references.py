@@ -47,7 +47,11 @@ def _networks(inv: Inventory):
     yield from _duplicates(((("networks", i, "name"), n.name) for i, n in enumerate(site.networks)), "network")
     for i, net in enumerate(site.networks):
         if net.gateway and net.gateway not in net.cidr:
-            yield ("networks", i, "gateway"), f"{net.gateway} is outside {net.cidr}", "put the gateway inside the network"
+            yield (
+                ("networks", i, "gateway"),
+                f"{net.gateway} is outside {net.cidr}",
+                "put the gateway inside the network",
+            )
 
 
 def _nodes(inv: Inventory):
@@ -77,12 +81,16 @@ def _nodes(inv: Inventory):
                 continue
             addrs.append(((*loc, "address"), iface.address))
             if iface.address not in net.cidr:
-                yield (*loc, "address"), f"{iface.address} is outside {net.name} ({net.cidr})", (
-                    f"pick an address inside {net.cidr}"
+                yield (
+                    (*loc, "address"),
+                    f"{iface.address} is outside {net.name} ({net.cidr})",
+                    (f"pick an address inside {net.cidr}"),
                 )
             elif iface.address in (net.cidr.network_address, net.cidr.broadcast_address):
-                yield (*loc, "address"), f"{iface.address} is the network or broadcast address of {net.cidr}", (
-                    "pick a host address"
+                yield (
+                    (*loc, "address"),
+                    f"{iface.address} is the network or broadcast address of {net.cidr}",
+                    ("pick a host address"),
                 )
     yield from _duplicates(macs, "MAC address")
     yield from _duplicates(addrs, "address")
@@ -102,10 +110,14 @@ def _releases(inv: Inventory):
             yield _unknown(("nodes", i, "release"), "release", node.release, known)
         release = known.get(site.release_of(node))
         if release and release.kickstart and release.kickstart.handler not in versionMap:
-            yield ("nodes", i, "hostname"), (
-                f"release {release.name} needs kickstart handler {release.kickstart.handler}, "
-                "which this pykickstart does not know"
-            ), "upgrade pykickstart or pick another release"
+            yield (
+                ("nodes", i, "hostname"),
+                (
+                    f"release {release.name} needs kickstart handler {release.kickstart.handler}, "
+                    "which this pykickstart does not know"
+                ),
+                "upgrade pykickstart or pick another release",
+            )
 
 
 def _repos(inv: Inventory):
@@ -115,8 +127,10 @@ def _repos(inv: Inventory):
         if repo is None:
             yield _unknown(("repos", i), "repo", name, inv.repos)
         elif not repo.gpgcheck and not site.insecure:
-            yield ("repos", i), f"repo {name!r} has gpgcheck off", (
-                "give it gpgcheck: true and a gpgkey, or set insecure: true in the site to accept the risk"
+            yield (
+                ("repos", i),
+                f"repo {name!r} has gpgcheck off",
+                ("give it gpgcheck: true and a gpgkey, or set insecure: true in the site to accept the risk"),
             )
 
 
@@ -144,8 +158,10 @@ def _clusters(inv: Inventory):
         else:
             for j, member in enumerate(cluster.members):
                 if not _has_address_on(inv, member, cluster.network):
-                    yield ("clusters", i, "members", j), f"{member} has no static address on {cluster.network}", (
-                        f"give {member} an interface with an address on {cluster.network}"
+                    yield (
+                        ("clusters", i, "members", j),
+                        f"{member} has no static address on {cluster.network}",
+                        (f"give {member} an interface with an address on {cluster.network}"),
                     )
         for name in cluster.nodeids:
             if name not in cluster.members:
@@ -158,8 +174,10 @@ def _clusters(inv: Inventory):
             fenced = {d.node for d in fencing.devices}
             for member in cluster.members:
                 if member not in fenced:
-                    yield ("clusters", i, "fencing", "devices"), f"no fence device for {member}", (
-                        "add one device per member, or use mode: manual in a lab"
+                    yield (
+                        ("clusters", i, "fencing", "devices"),
+                        f"no fence device for {member}",
+                        ("add one device per member, or use mode: manual in a lab"),
                     )
 
 
@@ -182,18 +200,24 @@ def _drbd(inv: Inventory):
             if node is None:
                 continue
             if not _has_address_on(inv, member, res.network):
-                yield ("drbd", i, "members", j), f"{member} has no static address on {res.network}", (
-                    f"give {member} an interface with an address on {res.network}"
+                yield (
+                    ("drbd", i, "members", j),
+                    f"{member} has no static address on {res.network}",
+                    (f"give {member} an interface with an address on {res.network}"),
                 )
             disks = {f"/dev/{d.name}": d for d in node.disks}
             disk = disks.get(res.disk)
             if disk is None:
-                yield ("drbd", i, "disk"), f"{member} has no disk {res.disk}", (
-                    f"add it to {member}'s disks with use: drbd, or use one of {', '.join(sorted(disks))}"
+                yield (
+                    ("drbd", i, "disk"),
+                    f"{member} has no disk {res.disk}",
+                    (f"add it to {member}'s disks with use: drbd, or use one of {', '.join(sorted(disks))}"),
                 )
             elif disk.use is not DiskUse.DRBD:
-                yield ("drbd", i, "disk"), f"{res.disk} on {member} has use: {disk.use.value}", (
-                    "a DRBD backing disk must be marked use: drbd"
+                yield (
+                    ("drbd", i, "disk"),
+                    f"{res.disk} on {member} has use: {disk.use.value}",
+                    ("a DRBD backing disk must be marked use: drbd"),
                 )
 
 
@@ -205,13 +229,17 @@ def _volume_groups(inv: Inventory):
         if vg.cluster is not None and vg.cluster not in clusters:
             yield _unknown(("volume_groups", i, "cluster"), "cluster", vg.cluster, clusters)
         if vg.shared and vg.cluster is None:
-            yield ("volume_groups", i, "cluster"), "a shared VG needs the cluster whose locking protects it", (
-                "name the cluster"
+            yield (
+                ("volume_groups", i, "cluster"),
+                "a shared VG needs the cluster whose locking protects it",
+                ("name the cluster"),
             )
     if site.openstack and site.openstack.images_volume_group:
         names = {v.name for v in site.volume_groups}
         if site.openstack.images_volume_group not in names:
-            yield _unknown(("openstack", "images_volume_group"), "volume group", site.openstack.images_volume_group, names)
+            yield _unknown(
+                ("openstack", "images_volume_group"), "volume group", site.openstack.images_volume_group, names
+            )
 
 
 def _images(inv: Inventory):
@@ -223,8 +251,10 @@ def _images(inv: Inventory):
                 yield _unknown(("images", i, "roles", j), "role", role, site.roles)
         releases = {site.release_of(n) for n in site.nodes if set(n.roles) & set(image.roles)}
         if len(releases) > 1:
-            yield ("images", i, "roles"), f"nodes of this image target several releases: {', '.join(sorted(releases))}", (
-                "one image has one release; split the image"
+            yield (
+                ("images", i, "roles"),
+                f"nodes of this image target several releases: {', '.join(sorted(releases))}",
+                ("one image has one release; split the image"),
             )
 
 
@@ -237,4 +267,8 @@ def _pxe(inv: Inventory):
     if net is None:
         yield _unknown(("pxe", "network"), "network", pxe.network, nets)
     elif pxe.server not in net.cidr:
-        yield ("pxe", "server"), f"{pxe.server} is outside {net.name} ({net.cidr})", "put the boot server on that network"
+        yield (
+            ("pxe", "server"),
+            f"{pxe.server} is outside {net.name} ({net.cidr})",
+            "put the boot server on that network",
+        )

@@ -94,7 +94,9 @@ class FenceDevice(Frozen):
     """A fence device that can power off one node."""
 
     node: Hostname = Field(description="The node this device fences.")
-    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = Field(description="Fence agent, e.g. `fence_ipmilan`.")
+    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = Field(
+        description="Fence agent, e.g. `fence_ipmilan`."
+    )
     params: Annotated[dict[str, str], AfterValidator(check_secret_free)] = Field(
         default_factory=dict, description="Agent parameters such as `ip` and `username`; never a password."
     )
@@ -112,7 +114,9 @@ class Quorum(Frozen):
     """Quorum settings; leave unset to get the right values for the member count and stack."""
 
     two_node: bool | None = Field(None, description="Two-node mode; derived from the member count when unset.")
-    expected_votes: int | None = Field(None, ge=1, description="Expected votes; cman two-node needs 1, corosync 3 needs 2.")
+    expected_votes: int | None = Field(
+        None, ge=1, description="Expected votes; cman two-node needs 1, corosync 3 needs 2."
+    )
     wait_for_all: bool | None = Field(None, description="corosync 3 votequorum wait_for_all.")
 
 
@@ -148,7 +152,9 @@ class DrbdResource(Frozen):
     protocol: Literal["A", "B", "C"] = Field("C", description="Replication protocol; dual-primary needs C.")
     dual_primary: bool = Field(False, description="Both members primary at once (needs cluster locking above).")
     allow_two_primaries: bool | None = Field(None, description="Override; default follows `dual_primary`.")
-    become_primary_on_both: bool | None = Field(None, description="DRBD 8.x startup option; default follows `dual_primary`.")
+    become_primary_on_both: bool | None = Field(
+        None, description="DRBD 8.x startup option; default follows `dual_primary`."
+    )
     fencing: DrbdFencing | None = Field(
         None, description="DRBD fencing policy; default resource-and-stonith for dual-primary, else resource-only."
     )

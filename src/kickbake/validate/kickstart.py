@@ -8,7 +8,11 @@ every file, sharing the stateless option parsers instead of copying them."""
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
 import warnings
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -101,3 +105,20 @@ def validate_kickstart(text: str, version: str) -> list[KickstartFinding]:
         if issubclass(warning.category, KickstartParseWarning):
             findings.append(finding(parser.current_line, f"warning treated as error: {warning.message}"))
     return sorted(findings, key=lambda f: f.line)
+
+
+PARALLEL_FROM = 64  # below this, starting worker processes costs more than it saves
+
+
+def _validate_pair(pair: tuple[str, str]) -> list[KickstartFinding]:
+    return validate_kickstart(*pair)
+
+
+def validate_kickstarts(pairs: Sequence[tuple[str, str]]) -> list[list[KickstartFinding]]:
+    """Validate many (text, version) pairs, over all cores for a large site; results in order."""
+    workers = min(os.cpu_count() or 1, 8)
+    if len(pairs) < PARALLEL_FROM or workers < 2:
+        return [validate_kickstart(text, version) for text, version in pairs]
+    context = multiprocessing.get_context("fork")  # workers inherit the imported pykickstart
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return list(pool.map(_validate_pair, pairs, chunksize=max(1, len(pairs) // (workers * 4))))
