@@ -16,7 +16,9 @@ from kickbake.build.spec import BuildSpec
 from kickbake.errors import ToolFailed
 from kickbake.run import stream
 
-_PHASE = re.compile(r"Running hooks from \S*/(?P<outside>[a-z-]+)\.d$|Running /tmp/in_target\.d/(?P<inside>[a-z-]+)\.d/")
+_PHASE = re.compile(
+    r"Running hooks from \S*/(?P<outside>[a-z-]+)\.d$|Running /tmp/in_target\.d/(?P<inside>[a-z-]+)\.d/"
+)
 _CONVERT = re.compile(r"Converting image using qemu-img convert|Image file \S+ created")
 
 

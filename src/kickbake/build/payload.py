@@ -76,7 +76,9 @@ def _agent_text(spec: BuildSpec) -> str:
     return f"#!{python}\n" + (FIRSTBOOT_DIR / "agent.py").read_text()
 
 
-def write_payload(site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str) -> dict[str, Any]:
+def write_payload(
+    site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str
+) -> dict[str, Any]:
     """Fill `payload` (a fresh directory); return the image record (also written as image.json)."""
     if payload.exists():
         shutil.rmtree(payload)

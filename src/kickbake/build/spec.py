@@ -83,7 +83,7 @@ def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
 def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str) -> tuple[str, ...]:
     distro = site_plan.node(nodes[0]).release.dib["element"]
     role_elements: set[str] = set()
-    if image.bake is not Bake.BASE:  # base: the agent installs role packages at first boot
+    if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
         for hostname in nodes:
             features = site_plan.features_of(site_plan.node(hostname).node)
             role_elements |= {FEATURE_ELEMENTS[f] for f in features if f in FEATURE_ELEMENTS}
@@ -133,7 +133,7 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
         "KICKBAKE_PAYLOAD": str(payload),
         **_release_env(site_plan, image, nodes),
     }
-    baked = tuple(n.hostname for n in site_plan.nodes) if image.bake is Bake.FULL else nodes
+    baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes
     return BuildSpec(
         site=site_plan.site.site, image=image, release=releases.pop(), nodes=nodes, baked_nodes=baked,
         elements=_elements(site_plan, image, nodes, layout), types=chosen, layout=layout, env=env,

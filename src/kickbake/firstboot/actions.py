@@ -3,13 +3,12 @@
 # Runs on the node (python 2.7 or 3, standard library only). Every action is idempotent; the
 # destructive ones (drbd-create-md, vg-create-shared, lv-create) first ask the real tools whether
 # the device already holds something and refuse or skip instead of overwriting it.
-# ruff: noqa: UP031, UP008, UP004, UP015
+# ruff: noqa: UP031, UP008, UP004, UP015, UP010, UP024, B904
 from __future__ import print_function
 
 import grp
 import os
 import pwd
-import shutil
 import subprocess
 import tempfile
 import time
@@ -90,7 +89,8 @@ def device_contents(ctx, device, resource=None):
         if dump.code == 0 or "unclean" in dump.out:
             found.append("DRBD metadata (drbdadm dump-md %s)" % resource)
         elif "No valid meta data found" not in dump.out and "no valid meta data" not in dump.out.lower():
-            found.append("drbdadm dump-md %s could not tell (exit %d): %s" % (resource, dump.code, dump.out.strip()[-200:]))
+            found.append("drbdadm dump-md %s could not tell (exit %d): %s"
+                         % (resource, dump.code, dump.out.strip()[-200:]))
     wipefs = ctx.run(["wipefs", "--no-act", "--noheadings", device], check=False)
     if wipefs.code != 0:
         found.append("wipefs failed (exit %d): %s" % (wipefs.code, wipefs.out.strip()))

@@ -8,7 +8,7 @@
 # recorded and skipped afterwards) -> write the done-stamp. A failed step stops the run with exit
 # 1; systemd's condition lets the next boot retry. Nothing here destroys data: see guards in
 # actions.py.
-# ruff: noqa: UP031, UP008, UP004, UP025, UP015
+# ruff: noqa: UP031, UP008, UP004, UP025, UP015, UP010, UP024, SIM115, SIM105, B904
 from __future__ import print_function
 
 import hashlib
@@ -99,7 +99,8 @@ def identify(cmdline, local_macs, hostname, bundles):
     wanted = cmdline_args(cmdline).get("node")
     if wanted:
         if wanted not in bundles:
-            raise NotIdentified("kickbake.node=%s has no baked bundle (have: %s)" % (wanted, ", ".join(sorted(bundles))))
+            raise NotIdentified("kickbake.node=%s has no baked bundle (have: %s)"
+                                % (wanted, ", ".join(sorted(bundles))))
         return wanted, "kernel argument kickbake.node"
     by_mac = bundle_macs(bundles)
     matches = sorted(set(by_mac[m.lower()] for m in local_macs if m.lower() in by_mac))

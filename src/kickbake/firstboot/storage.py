@@ -3,7 +3,7 @@
 # The rule of this file: never destroy data. create-md, vgcreate and lvcreate only run after the
 # real tools (drbdadm dump-md, wipefs, blkid, vgs/lvs) say the target is empty or absent. A
 # reinstalled node therefore keeps its DRBD metadata and resyncs from its peer.
-# ruff: noqa: UP031, UP008, UP004
+# ruff: noqa: UP031, UP008, UP004, UP010, UP024, B904
 from __future__ import print_function
 
 try:
