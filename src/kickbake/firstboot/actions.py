@@ -39,13 +39,14 @@ def run(argv, check=True, env=None):
 
 
 class Context(object):
-    def __init__(self, bundle, bundle_dir, log, run=run, sleep=time.sleep, sys_net="/sys/class/net"):
+    def __init__(self, bundle, bundle_dir, log, run=run, sleep=time.sleep, sys_net="/sys/class/net", max_wait=0):
         self.bundle = bundle
         self.bundle_dir = bundle_dir
         self.log = log
         self.run = run
         self.sleep = sleep
         self.sys_net = sys_net
+        self.max_wait = max_wait  # kickbake.wait=SECONDS caps every wait (0: the step's own timeout)
 
 
 def read_text(path):
@@ -197,6 +198,8 @@ def run_command(ctx, args):
 
 
 def wait_for(ctx, what, check, timeout, interval=3):
+    if ctx.max_wait:
+        timeout = min(timeout, ctx.max_wait)
     deadline = time.time() + timeout
     while True:
         value = check()

@@ -170,9 +170,10 @@ def step_stamp(state_dir, step_id):
     return os.path.join(state_dir, "steps", step_id.replace("/", "_"))
 
 
-def run_steps(bundle, bundle_dir, state_dir, log, run=None):
+def run_steps(bundle, bundle_dir, state_dir, log, run=None, max_wait=0):
     """Run every step in order; return True when all succeeded. Stops at the first failure."""
-    context = actions.Context(bundle=bundle, bundle_dir=bundle_dir, log=log, run=run or actions.run)
+    context = actions.Context(bundle=bundle, bundle_dir=bundle_dir, log=log, run=run or actions.run,
+                              max_wait=max_wait)
     for step in bundle["steps"]:
         stamp = step_stamp(state_dir, step["id"])
         if step.get("once") and os.path.exists(stamp):
@@ -209,7 +210,8 @@ def main(root="/", cmdline_path="/proc/cmdline"):
         return 1
     bundle_dir = os.path.join(at(SITE_DIR), "nodes", node)
     log("this is %s (by %s), %d steps" % (node, how, len(bundles[node]["steps"])))
-    if not run_steps(bundles[node], bundle_dir, at(STATE_DIR), log):
+    max_wait = int(cmdline_args(cmdline).get("wait", "0") or 0)
+    if not run_steps(bundles[node], bundle_dir, at(STATE_DIR), log, max_wait=max_wait):
         log("first boot incomplete: the failed step is retried on the next boot")
         return 1
     image = read_json(at(IMAGE_RECORD), {})
