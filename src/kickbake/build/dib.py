@@ -61,6 +61,9 @@ def run_dib(spec: BuildSpec, images_dir: Path, log_path: Path, note: Callable[[s
                env=spec.env, cwd=work, timeout=timeout)
         placed = []
         for path in produced_files(work, spec.image.name):
+            if path.suffix in (".sha256", ".md5"):  # DIB writes the temporary path: keep the name only
+                digest, _, name = path.read_text().strip().partition("  ")
+                path.write_text(f"{digest}  {Path(name).name}\n")
             target = images_dir / path.name
             if target.is_dir():
                 shutil.rmtree(target)
