@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kickbake.build.aptsources import host_mirror
-from kickbake.errors import BadInput, KickbakeError
+from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.model.schema import Image
 from kickbake.model.types import Bake, ImageType
@@ -72,7 +72,8 @@ def image_named(site_plan: SitePlan, name: str | None) -> list[Image]:
     found = [i for i in images if i.name == name]
     if not found:
         known = ", ".join(i.name for i in images) or "none"
-        raise BadInput(f"image {name!r} is not defined in site {site_plan.site.site}", hint=f"images: {known}")
+        source = str(site_plan.inventory.source.path)
+        raise BadInput(Problem(source, 0, "images", f"image {name!r} is not defined", f"images: {known}"))
     return found
 
 
@@ -125,7 +126,7 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
     chosen = tuple(types) or tuple(t.value for t in image.types)
     unknown = [t for t in chosen if t not in {i.value for i in ImageType}]
     if unknown:
-        raise BadInput(f"unknown image type(s) {', '.join(unknown)}", hint="qcow2, raw or tar")
+        raise BadInput(Problem("--type", 0, "", f"unknown image type(s) {', '.join(unknown)}", "qcow2, raw or tar"))
     env = {
         "ELEMENTS_PATH": str(ELEMENTS_DIR),
         "DIB_IMAGE_CACHE": str(default_cache_dir()),
