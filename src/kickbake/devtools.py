@@ -12,7 +12,21 @@ from pathlib import Path
 from kickbake.paths import PROJECT_ROOT
 
 # command the tests run -> Debian package that provides it
-SYSTEM_TOOLS: dict[str, str] = {}
+SYSTEM_TOOLS: dict[str, str] = {
+    # image build (diskimage-builder itself comes from PyPI via pyproject.toml)
+    "debootstrap": "debootstrap",
+    "qemu-img": "qemu-utils",
+    "mksquashfs": "squashfs-tools",
+    "kpartx": "kpartx",
+    "sgdisk": "gdisk",
+    "mkfs.vfat": "dosfstools",
+    "sudo": "sudo",
+    # image boot tests and the first-boot agent's guards
+    "qemu-system-x86_64": "qemu-system-x86",
+    "debugfs": "e2fsprogs",
+    "wipefs": "util-linux",
+    "drbdmeta": "drbd-utils",
+}
 
 
 def missing_tools() -> dict[str, str]:
