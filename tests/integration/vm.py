@@ -104,9 +104,14 @@ class Vm:
             raise AssertionError(f"{self.name} did not power off in {seconds}s:\n{tail(self.console, 40)}") from None
 
     def kill(self) -> None:
+        """SIGTERM to `timeout`, which passes it on to qemu (a SIGKILL would orphan qemu)."""
         if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
     def probe(self, key: str) -> list[str]:
         """Values of `PROBE <key> ...` lines."""
