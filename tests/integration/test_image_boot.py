@@ -167,6 +167,18 @@ def test_two_node_lab_then_rebuild_of_drbd_node2(built: Built, tmp_path: Path) -
         assert any("kept existing DRBD metadata on /dev/vdb" in line for line in lines), lines
         assert node2.probe("drbd") == ["Connected UpToDate/UpToDate Primary/Primary"], lines
         assert node2.probe("lvdata") == [token], lines
+
+        node2.kill()  # a full rebuild: system AND DRBD disk fresh; it syncs everything from drbd-node1
+        fresh = [system_disk(built.qcow2, tmp_path / "drbd-node2-fresh.raw"),
+                 data_disk(tmp_path / "drbd-node2-fresh-drbd.qcow2", DRBD_DISK)]
+        node2 = built.vm("drbd-node2", "drbd-node2", fresh, connect, "kbtest.hold=1 kbtest.read=1", tmp_path)
+        node2.start()
+        rejoined = node2.wait_for_marker("PROBE end", time.monotonic() + 900)
+        print(f"REBUILD drbd-node2 (both disks fresh, full resync) to VG visible: {rejoined:.0f}s")
+        lines = node2.lines()
+        assert any("created DRBD metadata on blank /dev/vdb" in line for line in lines), lines
+        assert node2.probe("drbd") == ["Connected UpToDate/UpToDate Primary/Primary"], lines
+        assert node2.probe("lvdata") == [token], lines
     finally:
         node1.kill()
         node2.kill()

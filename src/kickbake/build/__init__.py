@@ -72,7 +72,9 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
     result = BuildResult(spec.site, spec.image.name, spec.command_text(Path(spec.image.name)),
                          [str(f) for f in files] + [str(images_dir / f"{spec.image.name}.build.log")],
                          record, round(time.monotonic() - start, 1))
-    (images_dir / f"{spec.image.name}.image.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    record_tmp = images_dir / f".{spec.image.name}.image.json.tmp"
+    record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    record_tmp.rename(images_dir / f"{spec.image.name}.image.json")
     record_built_image(result, images_dir)
     return result
 
