@@ -11,10 +11,12 @@ from typing import Any
 from invoke import Exit, task
 
 from kickbake import devtools, docs, pipeline
+from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
+from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
 from kickbake.progress import Progress
-from kickbake.report import print_builds, print_error, print_sites
+from kickbake.report import print_builds, print_error, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -45,8 +47,23 @@ def render(c, site=None, json=False, debug=False):
 
 @task(help=SITE_HELP)
 @reported
-def validate(c, site=None, json=False, debug=False):
-    """Load, lint and validate a site without writing anything."""
+def pxe(c, site=None, json=False, debug=False):
+    """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
+    print_sites(pipeline.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+
+
+REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
+
+
+@task(help={**SITE_HELP, "real_tools": REAL_TOOLS_HELP})
+@reported
+def validate(c, site=None, json=False, real_tools=False, debug=False):
+    """Load, lint and validate a site without writing anything (--real-tools: check each file)."""
+    if real_tools:
+        checks = pipeline.validate_real_tools(site, Progress.to_stderr())
+        if print_tool_checks(checks, as_json=json):
+            raise Exit(code=1)
+        return
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
 
 
@@ -67,6 +84,14 @@ def build(c, site, image=None, type="", dry_run=False, layout="", json=False, de
     print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr()), json)
 
 
+@task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+            "debug": "show a traceback on errors"})
+@reported
+def serve(c, site, address="127.0.0.1", port=8080, debug=False):
+    """Lab HTTP server for a site's kickstarts, images, repo mirror and PXE tree (production: the nginx config)."""
+    lab_server.serve(site, OUTPUT_DIR, address, int(port))
+
+
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
 def test(c, k="", fast=False):
     """Install the Debian tools the tests need (as root), then run ruff, mypy and the whole test suite."""
@@ -78,3 +103,11 @@ def test(c, k="", fast=False):
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
     docs.write_inventory_docs(check=check)
+
+
+@task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",
+            "check": "fail if docs/lint-rules.md is out of date", "debug": "show a traceback on errors"})
+@reported
+def rules(c, json=False, doc=False, check=False, debug=False):
+    """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""
+    reference.rules_command(as_json=json, doc=doc, check=check)

@@ -21,11 +21,30 @@ SYSTEM_TOOLS: dict[str, str] = {
     "sgdisk": "gdisk",
     "mkfs.vfat": "dosfstools",
     "sudo": "sudo",
-    # image boot tests and the first-boot agent's guards
-    "qemu-system-x86_64": "qemu-system-x86",
+    # image boot tests (qemu-system-x86_64: see PXE below) and the first-boot agent's guards
     "debugfs": "e2fsprogs",
     "wipefs": "util-linux",
     "drbdmeta": "drbd-utils",
+    # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
+    "dnsmasq": "dnsmasq-base",
+    "nginx": "nginx",
+    "curl": "curl",
+    "ip": "iproute2",
+    "unshare": "util-linux",
+    "nsenter": "util-linux",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "/usr/lib/ipxe/qemu/pxe-virtio.rom": "ipxe-qemu",
+    "/usr/share/ovmf/OVMF.fd": "ovmf",
+    "/usr/lib/PXELINUX/pxelinux.0": "pxelinux",
+    "/usr/lib/syslinux/modules/bios/ldlinux.c32": "syslinux-common",
+    "/usr/lib/ipxe/ipxe.efi": "ipxe",
+    "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi": "grub-efi-amd64-bin",
+    "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux": "debian-installer-12-netboot-amd64",
+    # cluster configs (issue 3): each rendered file checked by the program that reads it
+    "drbdadm": "drbd-utils",  # drbdadm dump per node (8.3/8.4/9 parsers)
+    "corosync": "corosync",  # corosync -c FILE -t
+    "crm_verify": "pacemaker-cli-utils",  # crm_verify --xml-file
+    "lvmconfig": "lvm2",  # lvmconfig --validate
 }
 
 

@@ -25,16 +25,20 @@ class Stage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._made: set[Path] = set()  # directories already created (thousands of node files)
+        self._resolved = root.resolve()
 
     def path(self, relative: str | Path) -> Path:
         target = (self.root / relative).resolve()
-        if not target.is_relative_to(self.root.resolve()):
+        if not target.is_relative_to(self._resolved):
             raise BadInput(f"refusing to write outside the output directory: {relative}")
         return target
 
     def write(self, relative: str | Path, content: str | bytes, mode: int = 0o644) -> Path:
         target = self.path(relative)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
         data = content.encode() if isinstance(content, str) else content
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as handle:

@@ -13,15 +13,19 @@ from pathlib import Path
 
 from kickbake.build import BuildResult, build_images, dib_path
 from kickbake.errors import BadInput, Problem
-from kickbake.lint import Finding, Severity, lint_site
+from kickbake.lint import Finding, LintErrors, Severity, lint_site
 from kickbake.model import NodeView, SitePlan, load_site, plan
 from kickbake.output import Stage, staged_site_output
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.kickstart import render_kickstart
+from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative, render_liveimg
 from kickbake.render.nodes import render_node_bundles
-from kickbake.validate.kickstart import KickstartFinding, validate_kickstarts
+from kickbake.render.pxe import render_pxe
+from kickbake.render.pxe_view import pxe_site
+from kickbake.validate.kickstart import KickstartFinding, validate_kickstart, validate_kickstarts
+from kickbake.validate.tools import FileCheck, check_site_output
 
 
 @dataclass
@@ -41,6 +45,7 @@ class SiteResult:
     nodes: list[NodeResult]
     findings: list[Finding]
     inputs_digest: str
+    notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -50,6 +55,7 @@ class SiteResult:
             "inputs_digest": self.inputs_digest,
             "nodes": [n.__dict__ for n in self.nodes],
             "findings": [f.as_dict() for f in self.findings],
+            "notes": self.notes,
         }
 
 
@@ -63,7 +69,7 @@ def check_site(site_path: str | Path) -> tuple[SitePlan, list[Finding]]:
     findings = lint_site(site_plan)
     errors = [f for f in findings if f.severity is Severity.ERROR]
     if errors:
-        raise BadInput([Problem(f.file, f.line, f.field, f"{f.rule}: {f.message}", f.hint) for f in errors])
+        raise LintErrors(errors)
     return site_plan, findings
 
 
@@ -86,6 +92,42 @@ def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: 
         raise BadInput(problems)
 
 
+def _render_liveimg(
+    site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]
+) -> dict[str, str]:
+    """liveimg kickstart variants for nodes whose image tar is built; returns node -> variant suffix."""
+    problems: list[Problem] = []
+    variants: dict[str, str] = {}
+    for node in site_plan.nodes:
+        if node.release.kickstart is None:
+            continue
+        image = baked_image(site_plan, node, stage.root)
+        if isinstance(image, str):
+            results[node.hostname].notes.append(f"no liveimg kickstart: {image}")
+            continue
+        text = render_liveimg(site_plan, node, image, digest)
+        relative = liveimg_relative(node.hostname)
+        findings = validate_kickstart(text, node.release.kickstart.handler)
+        problems.extend(_kickstart_problem(relative, node, finding) for finding in findings)
+        stage.write(relative, text)
+        results[node.hostname].outputs.append(relative)
+        variants[node.hostname] = SUFFIX
+    if problems:
+        raise BadInput(problems)
+    return variants
+
+
+def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dict[str, str],
+                results: dict[str, NodeResult]) -> list[str]:
+    px = pxe_site(site_plan, out_root, variants)
+    if px is None:
+        return ["no pxe: section, no PXE tree"]
+    outcome = render_pxe(px, stage, out_root)
+    for node, notes in outcome.node_notes.items():
+        results[node].notes.extend(notes)
+    return outcome.notes
+
+
 def _kickstart_problem(relative: str, node: NodeView, finding: KickstartFinding) -> Problem:
     handler = node.release.kickstart.handler if node.release.kickstart else "?"
     return Problem(relative, finding.line, node.hostname, f"pykickstart {handler}: {finding.message}",
@@ -105,7 +147,12 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
             _render_kickstarts(site_plan, stage, digest, results)
         with progress.step(f"{site.site}: node bundles"):
             for hostname, written in render_node_bundles(site_plan, stage).items():
-                results[hostname].outputs.append(f"nodes/{hostname}/ ({len(written) - 1} files + node.json)")
+                count = len(written) - 1
+                results[hostname].outputs.append(f"nodes/{hostname}/ ({count} files + node.json)")
+        with progress.step(f"{site.site}: liveimg kickstarts"):
+            variants = _render_liveimg(site_plan, stage, digest, results)
+        with progress.step(f"{site.site}: pxe"):
+            notes = _render_pxe(site_plan, stage, out_root, variants, results)
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,
@@ -114,6 +161,7 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
         nodes=list(results.values()),
         findings=findings,
         inputs_digest=digest,
+        notes=notes,
     )
 
 
@@ -138,6 +186,35 @@ def render_sites(
 
 def validate_sites(site: str | Path | None) -> list[SiteResult]:
     return [validate_site(path) for path in _sites(site)]
+
+
+def pxe_sites(
+    site: str | Path | None, out_root: Path = OUTPUT_DIR, progress: Progress | None = None
+) -> list[SiteResult]:
+    """Render sites for their PXE tree. pxe/ is part of the atomically swapped output generation,
+    so this renders everything; a site without a `pxe:` section is an error here."""
+    paths = _sites(site)
+    for path in paths:
+        if load_site(path).site.pxe is None:
+            raise BadInput(Problem(str(path), 0, "pxe", "the site has no pxe: section",
+                                   "add pxe: {server: ..., network: ...}"))
+    return [render_site(path, out_root, progress) for path in paths]
+
+
+def validate_real_tools(
+    site: str | Path | None, progress: Progress | None = None
+) -> list[FileCheck]:
+    """Render each site into a temporary directory (output/ is not touched) and check every
+    rendered file with the real tool that reads it; one FileCheck per file and node."""
+    progress = progress or Progress.quiet()
+    checks: list[FileCheck] = []
+    for path in _sites(site):
+        with tempfile.TemporaryDirectory(prefix="kickbake-validate-") as tmp:
+            result = render_site(path, Path(tmp))
+            with progress.step(f"{result.site}: real tools"):
+                site_plan = plan(load_site(path))
+                checks.extend(check_site_output(site_plan, Path(result.output)))
+    return checks
 
 
 # --- build stage (issue 4): node images with diskimage-builder --------------------------------

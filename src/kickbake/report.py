@@ -10,10 +10,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kickbake.build import BuildResult
 from kickbake.errors import KickbakeError
 from kickbake.lint import Finding
-from kickbake.build import BuildResult
 from kickbake.pipeline import SiteResult
+from kickbake.validate.tools import FileCheck
 
 
 def print_json(payload: object) -> None:
@@ -42,6 +43,8 @@ def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str
                           "\n".join(x for x in (outputs, notes) if x))
     console.print(table)
     for result in results:
+        for note in result.notes:
+            console.print(f"{escape(result.site)}: {escape(note)}", highlight=False, soft_wrap=True)
         print_findings(result.findings, console)
 
 
@@ -60,3 +63,21 @@ def print_builds(results: Sequence[BuildResult], as_json: bool = False) -> None:
         else:
             sys.stdout.write(f"{result.site}/{result.image}: built in {result.seconds:.0f}s\n")
             sys.stdout.write("".join(f"  {path}\n" for path in result.files))
+
+
+def print_tool_checks(checks: Sequence[FileCheck], as_json: bool = False) -> int:
+    """Show one line per checked file; return how many failed."""
+    failed = sum(1 for c in checks if c.status == "failed")
+    if as_json:
+        print_json({"checks": [c.as_dict() for c in checks], "failed": failed})
+        return failed
+    console = Console(highlight=False, soft_wrap=True)
+    style = {"ok": "green", "failed": "red", "skipped": "yellow"}
+    for c in checks:
+        status = f"[{style[c.status]}]{c.status}[/{style[c.status]}]"
+        where = f"{escape(c.site)}/{escape(c.file)} \\[{escape(c.tool)}]"
+        console.print(f"{status} {where}: {escape(c.detail)}")
+    counts = {s: sum(1 for c in checks if c.status == s) for s in style}
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    console.print(f"{summary} ({len(checks)} file checks)")
+    return failed

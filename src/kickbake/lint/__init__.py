@@ -6,6 +6,6 @@ subsystem and register themselves with @rule."""
 
 from __future__ import annotations
 
-from kickbake.lint.engine import Finding, Severity, lint_site, rule, rules
+from kickbake.lint.engine import Finding, LintErrors, Severity, lint_site, rule, rules
 
-__all__ = ["Finding", "Severity", "lint_site", "rule", "rules"]
+__all__ = ["Finding", "LintErrors", "Severity", "lint_site", "rule", "rules"]

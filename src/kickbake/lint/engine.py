@@ -7,11 +7,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kickbake.errors import BadInput, Problem
 from kickbake.model.plan import SitePlan
 
 Loc = tuple[str | int, ...]
 RuleResult = Iterable[tuple[Loc, str, str]]  # (where in the inventory, what is wrong, what to change)
-RULE_MODULES = ("release",)
+RULE_MODULES = (
+    "release", "identity", "cluster", "cman", "corosync", "fencing", "drbd", "drbd_layout", "lvm", "lvm_volumes",
+    "openstack",
+)
 
 
 class Severity(StrEnum):
@@ -73,3 +77,13 @@ def lint_site(plan: SitePlan) -> list[Finding]:
                 Finding(problem.file, problem.line, registered.id, registered.severity, problem.field, message, hint)
             )
     return sorted(set(findings))
+
+
+class LintErrors(BadInput):
+    """Error findings that block rendering; printed one `FILE:LINE: RULE error: field: message
+    (hint: ...)` line each, exit 2 like every other bad input."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        super().__init__([Problem(f.file, f.line, f.field, f"{f.rule}: {f.message}", f.hint) for f in findings])
+        self.findings = sorted(findings)
+        self.message = "\n".join(str(f) for f in self.findings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kickbake.lint.engine import RuleResult, Severity, rule
+from kickbake.lint.views import node_loc
 from kickbake.model.plan import SitePlan
 
 _WHY = {
@@ -19,8 +20,7 @@ _WHY = {
 @rule("REL001", Severity.ERROR, "every feature a node needs exists on its release")
 def release_provides_features(plan: SitePlan) -> RuleResult:
     for view in plan.nodes:
-        index = plan.site.nodes.index(view.node)
         for feature in view.missing_features:
-            yield ("nodes", index, "release"), (
+            yield (*node_loc(plan, view.hostname), "release"), (
                 f"{view.hostname} needs {feature}, which {view.release.pretty} cannot provide"
             ), _WHY.get(feature, "pick a release that has it")

@@ -30,6 +30,8 @@ class KickstartDialect(Frozen):
     firewall: str  # arguments of the firewall command
     bootloader: str
     packages_header: str  # options after %packages
+    boot_args: tuple[str, ...] = ()  # installer network arguments on a PXE command line
+    liveimg: bool = False  # anaconda's `liveimg` command (F19+, RHEL7+): install a baked image tar
 
 
 class StackFacts(Frozen):
@@ -44,6 +46,7 @@ class StackFacts(Frozen):
     corosync: Literal[1, 3]
     devices_file: bool  # lvm2 uses /etc/lvm/devices/system.devices by default
     pacemaker_fencing_property: str = "stonith-enabled"
+    nova_conf: Literal["ini", "flagfile"] = "ini"  # flagfile: Diablo-era `--flag=value` (before Essex)
 
 
 class Release(Frozen):

@@ -7,9 +7,9 @@ default, DRBD minors and DRBD 9 node-ids, fence-peer handlers and the LVM filter
 from __future__ import annotations
 
 import re
-from itertools import combinations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
+from itertools import combinations
 
 from kickbake.model.catalog import StackFacts
 from kickbake.model.plan import SitePlan
@@ -172,12 +172,15 @@ def _regex_path(path: str) -> str:
     return re.escape(path).replace("\\/", "/")
 
 
-def lvm_filters(plan: SitePlan, hostname: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def lvm_filters(
+    plan: SitePlan, hostname: str, resources: tuple[DrbdResource, ...] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(filter, global_filter) for a node's lvm.conf. Default filter: reject the DRBD backing
     disks, accept /dev/drbd*, accept the root disk (its PVs), reject everything else; default
     global_filter: reject the backing disks (duplicate PV labels under DRBD). First match wins."""
     site = plan.site
-    backing = sorted({r.disk for r in plan.drbd_of(hostname)})
+    resources = plan.drbd_of(hostname) if resources is None else resources
+    backing = sorted({r.disk for r in resources})
     rejects = tuple(f"r|^{_regex_path(disk)}$|" for disk in backing)
     root = f"/dev/{plan.node(hostname).root_disk}"
     derived = (*rejects, "a|^/dev/drbd.*|", f"a|^{_regex_path(root)}.*|", "r|.*|")

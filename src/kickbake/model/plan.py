@@ -89,8 +89,12 @@ class SitePlan:
     def nodes(self) -> tuple[NodeView, ...]:
         return tuple(self._node_view(n) for n in sorted(self.site.nodes, key=lambda n: n.hostname))
 
+    @cached_property
+    def _by_hostname(self) -> dict[str, NodeView]:
+        return {n.hostname: n for n in self.nodes}
+
     def node(self, hostname: str) -> NodeView:
-        return next(n for n in self.nodes if n.hostname == hostname)
+        return self._by_hostname[hostname]  # a dict: renderers ask per member, per resource, per file
 
     def cluster_of(self, hostname: str) -> Cluster | None:
         return next((c for c in self.site.clusters if hostname in c.members), None)

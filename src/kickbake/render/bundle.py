@@ -19,8 +19,15 @@ class BundleBuilder:
     release: str
     files: dict[str, tuple[BundleFile, bytes]] = field(default_factory=dict)
 
-    def add(self, path: str, content: str | bytes, *, mode: str = "0644", group: str = "root",
-            secret: bool = False) -> None:
+    def add(
+        self,
+        path: str,
+        content: str | bytes,
+        *,
+        mode: str = "0644",
+        group: str = "root",
+        secret: bool = False,
+    ) -> None:
         """Add a file installed at `path` on the node; the overlay mirrors it under etc/..."""
         if path in self.files:
             raise ValueError(f"{self.node}: {path} added twice")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kickbake.model.clusterview import ClusterView, DrbdView, lvm_filters
-from kickbake.model.plan import SitePlan
+from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import VolumeGroup
 from kickbake.model.types import FencingMode, Stack
 from kickbake.paths import PACKAGE_DIR
@@ -48,21 +48,24 @@ def manual_fencing(view: ClusterView) -> bool:
     return view.fencing_mode is not FencingMode.DEVICE
 
 
-def shared_vgs(plan: SitePlan, view: ClusterView) -> tuple[VolumeGroup, ...]:
-    return tuple(v for v in plan.site.volume_groups if v.shared and v.cluster == view.name)
-
-
-def cluster_files(plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...],
-                  secrets: SecretStore) -> tuple[SharedFile, ...]:
+def cluster_files(
+    plan: SitePlan,
+    view: ClusterView,
+    drbd: tuple[DrbdView, ...],
+    vgs: tuple[VolumeGroup, ...],
+    secrets: SecretStore,
+) -> tuple[SharedFile, ...]:
+    """The files every member of `view` gets; `drbd` and `vgs` are its members' resources and
+    the cluster's shared VGs."""
     if view.stack is Stack.LEGACY:
-        return (SharedFile("/etc/cluster/cluster.conf", _render("cluster/cluster.conf.j2", plan, c=view)),)
-    members = set(m.name for m in view.members)
-    vgs = shared_vgs(plan, view)
+        conf = _render("cluster/cluster.conf.j2", plan, c=view)
+        return (SharedFile("/etc/cluster/cluster.conf", conf),)
+    members = {m.name for m in view.members}
     cib = CibView(
         fencing_property=view.facts.pacemaker_fencing_property,
         fencing=view.has_fence_devices,
         on_fail="fence" if view.has_fence_devices else "block",
-        drbd=tuple(r for r in drbd if set(h.name for h in r.hosts) <= members),
+        drbd=tuple(r for r in drbd if {h.name for h in r.hosts} <= members),
         vgs=vgs,
     )
     files = [
@@ -77,19 +80,30 @@ def cluster_files(plan: SitePlan, view: ClusterView, drbd: tuple[DrbdView, ...],
 
 def drbd_files(plan: SitePlan, resource: DrbdView) -> tuple[SharedFile, ...]:
     return (
-        SharedFile(f"/etc/drbd.d/{resource.name}.res", _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource)),
+        SharedFile(
+            f"/etc/drbd.d/{resource.name}.res",
+            _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource),
+        ),
     )
 
 
 def drbd_common_file(plan: SitePlan, dialect: str) -> SharedFile:
-    return SharedFile("/etc/drbd.d/global_common.conf", _render("drbd/global_common.conf.j2", plan, dialect=dialect))
+    return SharedFile(
+        "/etc/drbd.d/global_common.conf",
+        _render("drbd/global_common.conf.j2", plan, dialect=dialect),
+    )
 
 
-def lvm_conf(plan: SitePlan, hostname: str, stack: Stack) -> bytes:
-    lvm_filter, global_filter = lvm_filters(plan, hostname)
-    node = plan.node(hostname)
-    return _render(f"lvm/lvm-{stack.value}.conf.j2", plan, filter=lvm_filter, global_filter=global_filter,
-                   devices_file=node.release.facts.devices_file)
+def lvm_conf(plan: SitePlan, node: NodeView, resources: tuple[DrbdView, ...], stack: Stack) -> bytes:
+    backing = tuple(r.resource for r in resources)
+    lvm_filter, global_filter = lvm_filters(plan, node.hostname, backing)
+    return _render(
+        f"lvm/lvm-{stack.value}.conf.j2",
+        plan,
+        filter=lvm_filter,
+        global_filter=global_filter,
+        devices_file=node.release.facts.devices_file,
+    )
 
 
 def hosts_file(plan: SitePlan) -> bytes:

@@ -5,8 +5,12 @@ added to every member's bundle. Secrets come from the site's secret store."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+from kickbake.firstboot.steps import Step
 from kickbake.model.clusterview import ClusterView, DrbdView, cluster_views, drbd_views
 from kickbake.model.plan import NodeView, SitePlan
+from kickbake.model.schema import VolumeGroup
 from kickbake.output import Stage
 from kickbake.render import cluster as files
 from kickbake.render import steps
@@ -21,37 +25,43 @@ class SiteBundles:
     def __init__(self, plan: SitePlan, stage: Stage) -> None:
         self.plan = plan
         self.secrets = SecretStore(stage)
-        self.clusters = {v.name: v for v in cluster_views(plan)}
-        self.drbd = drbd_views(plan)
         self.hosts = files.hosts_file(plan)
-        self.cluster_files = {
-            name: files.cluster_files(plan, view, self.drbd, self.secrets) for name, view in self.clusters.items()
-        }
-        self.drbd_files = {r.name: files.drbd_files(plan, r) for r in self.drbd}
-        dialects = sorted({r.dialect for r in self.drbd})
+        # indexes by member: a site may have hundreds of clusters and resources
+        self.drbd: dict[str, list[DrbdView]] = defaultdict(list)
+        for resource in drbd_views(plan):
+            for host in resource.hosts:
+                self.drbd[host.name].append(resource)
+        self.vgs: dict[str, list[VolumeGroup]] = defaultdict(list)
+        for vg in plan.site.volume_groups:
+            if vg.shared and vg.cluster:
+                self.vgs[vg.cluster].append(vg)
+        self.clusters: dict[str, ClusterView] = {}
+        self.cluster_files: dict[str, tuple[files.SharedFile, ...]] = {}
+        for view in cluster_views(plan):
+            self.clusters.update((m.name, view) for m in view.members)
+            resources = {r.name: r for m in view.members for r in self.drbd[m.name]}
+            vgs = tuple(self.vgs[view.name])
+            self.cluster_files[view.name] = files.cluster_files(
+                plan, view, tuple(resources.values()), vgs, self.secrets
+            )
+        self.drbd_files = {r.name: files.drbd_files(plan, r) for views in self.drbd.values() for r in views}
+        dialects = sorted({r.dialect for views in self.drbd.values() for r in views})
         self.drbd_common = {d: files.drbd_common_file(plan, d) for d in dialects}
 
-    def cluster_of(self, hostname: str) -> ClusterView | None:
-        cluster = self.plan.cluster_of(hostname)
-        return self.clusters[cluster.name] if cluster else None
-
-    def drbd_of(self, hostname: str) -> tuple[DrbdView, ...]:
-        return tuple(r for r in self.drbd if hostname in r.resource.members)
-
-    def build(self, node: NodeView) -> tuple[BundleBuilder, tuple]:
+    def build(self, node: NodeView) -> tuple[BundleBuilder, tuple[Step, ...]]:
         builder = BundleBuilder(self.plan.site.site, node.hostname, node.release.name)
         builder.add("/etc/hosts", self.hosts)
-        resources = self.drbd_of(node.hostname)
+        resources = tuple(self.drbd[node.hostname])
         shared: list[files.SharedFile] = []
         if resources:
             shared.append(self.drbd_common[resources[0].dialect])
             shared.extend(f for r in resources for f in self.drbd_files[r.name])
-        view = self.cluster_of(node.hostname)
-        vgs = files.shared_vgs(self.plan, view) if view else ()
+        view = self.clusters.get(node.hostname)
+        vgs = tuple(self.vgs[view.name]) if view else ()
         if view is not None:
             shared.extend(self.cluster_files[view.name])
             if vgs or resources:
-                builder.add("/etc/lvm/lvm.conf", files.lvm_conf(self.plan, node.hostname, view.stack))
+                builder.add("/etc/lvm/lvm.conf", files.lvm_conf(self.plan, node, resources, view.stack))
         for item in shared:
             builder.add(item.path, item.content, mode=item.mode, secret=item.secret)
         if node.openstack is not None:

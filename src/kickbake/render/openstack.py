@@ -63,4 +63,5 @@ def nova_view(plan: SitePlan, node: NodeView, secrets: SecretStore) -> NovaView:
 
 def nova_conf(plan: SitePlan, node: NodeView, secrets: SecretStore) -> str:
     view = nova_view(plan, node, secrets)
-    return render_template(TEMPLATES, "openstack/nova.conf.j2", inventory=plan.inventory.source.name, nova=view)
+    dialect = node.release.facts.nova_conf  # release data: ini, or the Diablo-era flag file
+    return render_template(TEMPLATES, f"openstack/nova.{dialect}.j2", inventory=plan.inventory.source.name, nova=view)

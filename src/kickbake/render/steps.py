@@ -20,11 +20,18 @@ WAIT_SECONDS = 900  # DRBD connect + resync and the peer's vgcreate; qemu TCG is
 CLUSTER_SERVICES = {Stack.LEGACY: ("cman",), Stack.CURRENT: ("corosync",)}
 LOCKING_SERVICES = {Stack.LEGACY: ("clvmd",), Stack.CURRENT: ("dlm", "lvmlockd")}
 LOCK_TYPE = {Stack.LEGACY: "clvm", Stack.CURRENT: "dlm"}
+# corosync-quorumtool -s exits 0 only when quorate; a fixed command, no inventory text
+WAIT_QUORUM = ["timeout", str(WAIT_SECONDS), "sh", "-c", "until corosync-quorumtool -s >/dev/null; do sleep 2; done"]
 
 
 def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
     interfaces = [
-        {"name": i.name, "mac": i.mac, "address": i.cidr, "gateway": str(i.gateway) if i.gateway else ""}
+        {
+            "name": i.name,
+            "mac": i.mac,
+            "address": i.cidr,
+            "gateway": str(i.gateway) if i.gateway else "",
+        }
         for i in node.interfaces
     ]
     steps = [
@@ -49,13 +56,31 @@ def drbd_steps(hostname: str, resources: tuple[DrbdView, ...]) -> list[Step]:
     steps = [Step("load-module:drbd", "load-module", {"module": "drbd"})]
     for r in resources:
         disk = r.resource.disk
-        steps.append(Step(f"drbd-create-md:{r.name}", "drbd-create-md", {"resource": r.name, "disk": disk}, once=True))
+        steps.append(
+            Step(
+                f"drbd-create-md:{r.name}",
+                "drbd-create-md",
+                {"resource": r.name, "disk": disk},
+                once=True,
+            )
+        )
         steps.append(Step(f"drbd-up:{r.name}", "drbd-up", {"resource": r.name}))
     for r in resources:
         if hostname == r.first:
-            steps.append(Step(f"drbd-initial-sync:{r.name}", "drbd-initial-sync", {"resource": r.name}, once=True))
+            steps.append(
+                Step(
+                    f"drbd-initial-sync:{r.name}",
+                    "drbd-initial-sync",
+                    {"resource": r.name},
+                    once=True,
+                )
+            )
         steps.append(
-            Step(f"drbd-wait-connected:{r.name}", "drbd-wait-connected", {"resource": r.name, "timeout": WAIT_SECONDS})
+            Step(
+                f"drbd-wait-connected:{r.name}",
+                "drbd-wait-connected",
+                {"resource": r.name, "timeout": WAIT_SECONDS},
+            )
         )
         if r.allow_two_primaries:
             steps.append(Step(f"drbd-primary:{r.name}", "drbd-primary", {"resource": r.name}))
@@ -67,6 +92,13 @@ def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[
     if vgs:
         services.extend(LOCKING_SERVICES[view.stack])
     steps = [Step("start-services:cluster", "start-services", {"services": services})]
+    if view.stack is Stack.CURRENT and vgs:
+        # two_node implies wait_for_all: no quorum (so no dlm lockspace, no vgcreate --shared)
+        # until every member's corosync has been seen; cman's init script waits by itself
+        steps.append(Step("wait-quorum", "run", {"argv": WAIT_QUORUM}))
+    if not view.has_fence_devices:
+        # nothing will push the CIB, so pacemaker never manages these: they must come back on reboot
+        steps.append(Step("enable-services:cluster", "enable-services", {"services": services}))
     if vgs and node.release.facts.devices_file:
         devices = sorted({d for vg in vgs for d in vg.devices})
         steps.extend(Step(f"lvm-add-device:{d}", "lvm-add-device", {"device": d}) for d in devices)
@@ -84,7 +116,13 @@ def _vg_steps(hostname: str, view: ClusterView, vg: VolumeGroup) -> list[Step]:
     if hostname != view.first:
         if view.stack is Stack.LEGACY:
             return []  # clvmd shows a clustered VG on every member; there is no lockspace to start
-        return [Step(f"vg-lock-start:{vg.name}", "vg-lock-start", {"vg": vg.name, "timeout": WAIT_SECONDS})]
+        return [
+            Step(
+                f"vg-lock-start:{vg.name}",
+                "vg-lock-start",
+                {"vg": vg.name, "timeout": WAIT_SECONDS},
+            )
+        ]
     args = {"vg": vg.name, "devices": list(vg.devices), "lock_type": LOCK_TYPE[view.stack]}
     steps = [Step(f"vg-create-shared:{vg.name}", "vg-create-shared", args, once=True)]
     for lv in vg.logical_volumes:

@@ -1,0 +1,34 @@
+"""Helpers for node-bundle tests: render a bundled site with fixed test secrets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kickbake import pipeline
+
+# stand-in secrets so golden files are stable; real renders generate them with os.urandom
+TEST_SECRETS = {
+    "drbdclu.authkey": bytes(range(256)),
+    "nova-db.password": b"test-nova-db-password",
+    "rabbitmq-nova.password": b"test-rabbitmq-nova-password",
+}
+
+
+def seed_secrets(out_root: Path, site: str) -> None:
+    """A plain output/<site>/ holding secrets, as an older layout; render adopts and keeps them."""
+    secrets = out_root / site / "secrets"
+    secrets.mkdir(parents=True)
+    for name, data in TEST_SECRETS.items():
+        (secrets / name).write_bytes(data)
+        (secrets / name).chmod(0o600)
+
+
+def render(site_path: Path, out_root: Path, seeded: bool = True) -> Path:
+    if seeded:
+        seed_secrets(out_root, site_path.stem)
+    result = pipeline.render_site(site_path, out_root)
+    return Path(result.output).resolve()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}

@@ -1,0 +1,112 @@
+"""The real network boot (BIOS, and UEFI with OVMF): qemu's iPXE ROM gets pxelinux.0 from qemu's
+built-in TFTP server (the generated output/<site>/pxe tree, no host network), pxelinux picks
+pxelinux.cfg/01-<mac> for the VM's MAC and starts the kernel + initrd named there. The kernel's own
+"Command line:" on the serial console must be that node's line. Under UEFI, grubnetx64.efi reads
+grub/grub.cfg, which hands the MAC to grub/grub.cfg-01-<mac>. The kernel and initrd are Debian's
+netboot installer, put where an operator puts the release's installer (output/installers/<release>/)
+or where the image build puts a baked image's kernel (output/<site>/images/<image>.vmlinuz), so the
+render links them itself."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from kickbake.pipeline import render_site
+from tests.conftest import SITES, require_tool
+
+NETBOOT = Path("/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64")
+BOOT_TIMEOUT = 300  # seconds; measured ~35 s to the kernel command line under TCG here
+
+
+def _netboot_files() -> tuple[Path, Path]:
+    kernel, initrd = NETBOOT / "linux", NETBOOT / "initrd.gz"
+    if not (kernel.is_file() and initrd.is_file()):
+        pytest.skip("debian-installer-12-netboot-amd64 is not installed (./kb test installs it as root)")
+    return kernel, initrd
+
+
+def _place(kernel: Path, initrd: Path, kernel_target: Path, initrd_target: Path) -> None:
+    kernel_target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(kernel, kernel_target)
+    shutil.copyfile(initrd, initrd_target)
+
+
+OVMF = Path("/usr/share/ovmf/OVMF.fd")
+
+
+def boot_until_command_line(tftp: Path, mac: str, serial: Path, uefi: bool = False) -> tuple[str, float]:
+    """PXE boot a VM with `mac` (BIOS -> pxelinux, or UEFI -> GRUB); return the kernel's command
+    line and the seconds it took."""
+    firmware = ["-bios", str(OVMF)] if uefi else []
+    bootfile = "grubnetx64.efi" if uefi else "pxelinux.0"
+    argv = [
+        "timeout", str(BOOT_TIMEOUT), "qemu-system-x86_64", "-accel", "tcg", "-m", "1024", *firmware,
+        "-display", "none", "-monitor", "none", "-no-reboot",
+        "-netdev", f"user,id=n0,restrict=on,tftp={tftp},bootfile={bootfile}",
+        "-device", f"virtio-net-pci,netdev=n0,mac={mac}", "-boot", "n",
+        "-serial", f"file:{serial}",
+    ]
+    start = time.monotonic()
+    vm = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while vm.poll() is None:
+            text = serial.read_text(errors="replace") if serial.exists() else ""
+            line = next((x for x in text.splitlines() if "Command line:" in x), None)
+            if line is not None:
+                return line.split("Command line:", 1)[1].strip(), time.monotonic() - start
+            time.sleep(1)
+        stderr = vm.stderr.read().decode() if vm.stderr else ""
+        tail = serial.read_text(errors="replace")[-2000:] if serial.exists() else ""
+        pytest.fail(f"qemu exited (rc {vm.returncode}) before the kernel started\n{stderr}\n{tail}")
+    finally:
+        vm.terminate()  # stop exactly the VM this test started
+        vm.wait(timeout=30)
+    raise AssertionError("unreachable")
+
+
+CASES = {
+    # site, node, mac, what must be on its command line; "-uefi" cases boot OVMF -> grubnetx64.efi
+    "el9-installer": ("lab-el9", "drbd-node1", "52:54:00:00:01:21",
+                      ["inst.ks=http://192.168.122.1/lab-el9/kickstarts/drbd-node1.ks", "BOOTIF=01-52-54-00-00-01-21"]),
+    "el9-installer-uefi": ("lab-el9", "drbd-node2", "52:54:00:00:01:22",
+                           ["inst.ks=http://192.168.122.1/lab-el9/kickstarts/drbd-node2.ks",
+                            "BOOTIF=01-52-54-00-00-01-22"]),
+    "debian-image": ("lab-debian", "drbd-node2", "52:54:00:00:01:32",
+                     ["kickbake.node=drbd-node2", "root=LABEL=cloudimg-rootfs", "BOOTIF=01-52-54-00-00-01-32"]),
+}
+
+
+@pytest.mark.slow
+@pytest.mark.realtool
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_qemu_pxe_boots_the_node_with_its_command_line(tmp_path: Path, case: str) -> None:
+    require_tool("qemu-system-x86_64")
+    kernel, initrd = _netboot_files()
+    site, node, mac, expected = CASES[case]
+    out_root = tmp_path / "output"
+    if site == "lab-el9":
+        _place(kernel, initrd, out_root / "installers/el9/vmlinuz", out_root / "installers/el9/initrd.img")
+    else:  # a first render makes output/<site>/; the image build writes into its images/
+        render_site(SITES / f"{site}.yml", out_root)
+        images = out_root / site / "images"
+        _place(kernel, initrd, images / "storage-node.vmlinuz", images / "storage-node.initrd")
+    result = render_site(SITES / f"{site}.yml", out_root)
+    tftp = out_root / site / "pxe"
+    uefi = case.endswith("-uefi")
+    if uefi and not OVMF.is_file():
+        pytest.skip("ovmf is not installed (./kb test installs it as root)")
+    for loader in ("grubnetx64.efi",) if uefi else ("pxelinux.0", "ldlinux.c32"):
+        if not (tftp / loader).is_file():
+            pytest.skip(f"{loader} missing: {result.notes}")
+    command_line, seconds = boot_until_command_line(tftp, mac, tmp_path / "serial.log", uefi)
+    print(f"\n{case}: kernel started with the node's command line after {seconds:.0f} s (TCG)")
+    args = command_line.split()
+    for argument in expected:
+        assert argument in args, command_line
+    others = [c for k, c in CASES.items() if c[1] != node or c[0] != site]
+    assert not any(arg in args for _, _, _, exp in others for arg in exp[:1]), command_line
