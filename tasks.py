@@ -21,7 +21,7 @@ from kickbake.record import diff as record_diff
 from kickbake.record import lock as record_lock
 from kickbake.record import site as record_site
 from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
-from kickbake.report import print_error, print_sites, print_tool_checks
+from kickbake.report import print_builds, print_error, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -77,6 +77,16 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
 def demo(c, json=False, debug=False):
     """The main job: render and validate every bundled site, then print a summary table."""
     print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
+
+
+@task(help={**SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
+            "dry_run": "print the exact disk-image-create command and environment, build nothing",
+            "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)"})
+@reported
+def build(c, site, image=None, type="", dry_run=False, layout="", json=False, debug=False):
+    """Bake a site's node images with diskimage-builder into output/<site>/images/."""
+    types = tuple(t for t in type.split(",") if t)
+    print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr()), json)
 
 
 @task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",

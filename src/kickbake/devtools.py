@@ -26,6 +26,17 @@ SYSTEM_TOOLS: dict[str, str] = {
     "gpgv": "gpgv",
     "gpg": "gpg",
     "rpmsign": "rpm",
+    # image build (diskimage-builder itself comes from PyPI via pyproject.toml)
+    "qemu-img": "qemu-utils",
+    "mksquashfs": "squashfs-tools",
+    "kpartx": "kpartx",
+    "sgdisk": "gdisk",
+    "mkfs.vfat": "dosfstools",
+    "sudo": "sudo",
+    # image boot tests (qemu-system-x86_64: see PXE below) and the first-boot agent's guards
+    "debugfs": "e2fsprogs",
+    "wipefs": "util-linux",
+    "drbdmeta": "drbd-utils",
     # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
     "dnsmasq": "dnsmasq-base",
     "nginx": "nginx",

@@ -5,10 +5,13 @@ Each public function here is what one task calls."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kickbake.build import BuildResult, build_images, dib_path
 from kickbake.errors import BadInput, Problem
 from kickbake.lint import Finding, LintErrors, Severity, lint_site
 from kickbake.model import NodeView, SitePlan, load_site, plan
@@ -212,3 +215,45 @@ def validate_real_tools(
                 site_plan = plan(load_site(path))
                 checks.extend(check_site_output(site_plan, Path(result.output)))
     return checks
+
+
+# --- build stage (issue 4): node images with diskimage-builder --------------------------------
+# Kept apart from rendering: `./kb build` calls build_site, `./kb demo` calls demo_build after
+# rendering. The record stage hooks in at kickbake.build.record_built_image.
+
+DEMO_BUILD_SITE = "lab-debian"
+DEMO_BUILD_IMAGE = "storage-node"
+BUILD_HOST_TOOLS = ("debootstrap", "qemu-img", "mksquashfs", "sudo", "sgdisk", "kpartx")
+
+
+def build_site(site_path: str | Path, image: str | None = None, types: tuple[str, ...] = (), layout: str = "",
+               dry_run: bool = False, out_root: Path = OUTPUT_DIR,
+               progress: Progress | None = None) -> list[BuildResult]:
+    """Render the site (its node bundles are baked into the images), then build its images.
+    With dry_run nothing is written: only the exact disk-image-create commands are returned."""
+    if not dry_run:
+        render_site(site_path, out_root, progress)
+    site_plan, _ = check_site(site_path)
+    return build_images(site_plan, out_root, image, types, layout, dry_run, progress)
+
+
+def missing_build_tools() -> list[str]:
+    missing = [tool for tool in BUILD_HOST_TOOLS if shutil.which(tool, path=dib_path()) is None]
+    if shutil.which("disk-image-create", path=dib_path()) is None:
+        missing.insert(0, "disk-image-create")
+    if os.geteuid() != 0:
+        missing.append("root (diskimage-builder mounts and chroots)")
+    return missing
+
+
+def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> tuple[list[BuildResult], str]:
+    """./kb demo's build step: bake the lab-debian storage-node image when this host can;
+    otherwise build nothing and say what is missing."""
+    missing = missing_build_tools()
+    if missing:
+        return [], f"skipped the {DEMO_BUILD_SITE} image build: missing {', '.join(missing)} (./kb test installs them)"
+    site = SITES_DIR / f"{DEMO_BUILD_SITE}.yml"
+    site_plan, _ = check_site(site)
+    results = build_images(site_plan, out_root, DEMO_BUILD_IMAGE, progress=progress)
+    built = ", ".join(f"{r.image} in {r.seconds:.0f}s" for r in results)
+    return results, f"built {DEMO_BUILD_SITE} {built}"

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kickbake.build import BuildResult
 from kickbake.errors import KickbakeError
 from kickbake.lint import Finding
 from kickbake.pipeline import SiteResult
@@ -49,6 +50,19 @@ def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str
 
 def print_error(error: KickbakeError) -> None:
     Console(file=sys.stderr, highlight=False).print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
+
+
+def print_builds(results: Sequence[BuildResult], as_json: bool = False) -> None:
+    """Dry run: the exact disk-image-create command and environment; build: files and seconds."""
+    if as_json:
+        print_json({"builds": [r.__dict__ for r in results]})
+        return
+    for result in results:
+        if result.dry_run:
+            sys.stdout.write(f"# {result.site}/{result.image}\n{result.command}\n\n")
+        else:
+            sys.stdout.write(f"{result.site}/{result.image}: built in {result.seconds:.0f}s\n")
+            sys.stdout.write("".join(f"  {path}\n" for path in result.files))
 
 
 def print_tool_checks(checks: Sequence[FileCheck], as_json: bool = False) -> int:

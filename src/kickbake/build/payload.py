@@ -1,0 +1,102 @@
+"""The build payload: what kickbake hands the elements through KICKBAKE_PAYLOAD.
+
+image.json (the traceability record), the site's repo files, the baked node bundles and the
+first-boot agent. Deterministic: the same inputs give the same bytes and the same image id."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from kickbake.build.spec import BuildSpec
+from kickbake.errors import KickbakeError
+from kickbake.firstboot.agent import bundle_hash
+from kickbake.model import SitePlan
+from kickbake.model.catalog import Repo
+from kickbake.paths import PACKAGE_DIR
+
+FIRSTBOOT_DIR = PACKAGE_DIR / "firstboot"
+AGENT_MODULES = ("actions.py", "storage.py")  # installed beside the agent on the node
+
+
+def rpm_repo_file(repos: list[Repo]) -> str:
+    sections = []
+    for repo in repos:
+        lines = [f"[{repo.name}]", f"name={repo.description or repo.name}"]
+        lines.append(f"baseurl={repo.baseurl}" if repo.baseurl else f"mirrorlist={repo.mirrorlist}")
+        lines += [f"enabled={int(repo.enabled)}", f"gpgcheck={int(repo.gpgcheck)}"]
+        if repo.gpgkey:
+            lines.append(f"gpgkey={repo.gpgkey}")
+        sections.append("\n".join(lines) + "\n")
+    return "\n".join(sections)
+
+
+def deb_sources_file(repo: Repo) -> str:
+    lines = ["Types: deb", f"URIs: {repo.baseurl}", f"Suites: {repo.suite}",
+             f"Components: {' '.join(repo.components or ('main',))}", f"Enabled: {'yes' if repo.enabled else 'no'}"]
+    if repo.gpgkey:
+        lines.append(f"Signed-By: {repo.gpgkey}")
+    return "\n".join(lines) + "\n"
+
+
+def _write(path: Path, text: str, mode: int = 0o644) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def _write_repos(site_plan: SitePlan, spec: BuildSpec, payload: Path) -> list[str]:
+    repos = list(site_plan.node(spec.nodes[0]).repos)
+    rpm = [r for r in repos if r.kind == "rpm"]
+    if rpm:
+        _write(payload / "repos" / "yum.repos.d" / "kickbake.repo", rpm_repo_file(rpm))
+    for repo in repos:
+        if repo.kind == "deb" and not repo.host_mirror:  # mirror-backed: the distro element writes it
+            _write(payload / "repos" / "sources.list.d" / f"kickbake-{repo.name}.sources", deb_sources_file(repo))
+    return [r.name for r in repos]
+
+
+def _copy_bundles(spec: BuildSpec, bundles_dir: Path, payload: Path) -> dict[str, str]:
+    hashes = {}
+    for node in spec.baked_nodes:
+        source = bundles_dir / node
+        if not (source / "node.json").is_file():
+            raise KickbakeError(f"no config bundle for node {node} in {bundles_dir}",
+                                hint="render the site first (./kb render) so output/<site>/nodes/ exists")
+        shutil.copytree(source, payload / "site" / "nodes" / node)
+        hashes[node] = bundle_hash(str(source))
+    return hashes
+
+
+def _agent_text(spec: BuildSpec) -> str:
+    python = "/usr/bin/python" if spec.release in ("fedora-15", "fedora-16") else "/usr/bin/python3"
+    return f"#!{python}\n" + (FIRSTBOOT_DIR / "agent.py").read_text()
+
+
+def write_payload(
+    site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str
+) -> dict[str, Any]:
+    """Fill `payload` (a fresh directory); return the image record (also written as image.json)."""
+    if payload.exists():
+        shutil.rmtree(payload)
+    payload.mkdir(parents=True)
+    repos = _write_repos(site_plan, spec, payload)
+    bundles = _copy_bundles(spec, bundles_dir, payload)
+    agent = _agent_text(spec)
+    _write(payload / "agent" / "kickbake-firstboot", agent, 0o755)
+    for module in AGENT_MODULES:
+        agent += (FIRSTBOOT_DIR / module).read_text()  # the record's agent hash covers them too
+        _write(payload / "agent" / module, (FIRSTBOOT_DIR / module).read_text())
+    record: dict[str, Any] = {
+        "site": spec.site, "image": spec.image.name, "bake": spec.image.bake.value, "release": spec.release,
+        "elements": list(spec.elements), "layout": spec.layout, "nodes": list(spec.nodes), "repos": repos,
+        "bundles": bundles, "inputs_digest": digest,
+        "agent_sha256": hashlib.sha256(agent.encode()).hexdigest(),
+    }
+    identity = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
+    record["image_id"] = f"{spec.image.name}-{identity}"
+    _write(payload / "image.json", json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return record

@@ -1,0 +1,141 @@
+"""What one image build is: its elements, environment and the exact disk-image-create command.
+
+Everything here is computed from the site plan (and, for Debian, the host's apt sources read at
+run time); nothing runs. `./kb build --dry-run` prints exactly this."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from kickbake.build.aptsources import host_mirror
+from kickbake.errors import BadInput, KickbakeError, Problem
+from kickbake.model import SitePlan
+from kickbake.model.schema import Image
+from kickbake.model.types import Bake, ImageType
+from kickbake.paths import ELEMENTS_DIR
+
+# node feature (plan.features_of) -> the element that bakes its packages
+FEATURE_ELEMENTS = {
+    "drbd": "drbd",
+    "cluster-legacy": "clvm-legacy",
+    "shared-lvm-legacy": "clvm-legacy",
+    "cluster-current": "ha-cluster",
+    "shared-lvm-current": "ha-cluster",
+    "openstack-controller": "openstack-controller",
+    "openstack-compute": "openstack-compute",
+}
+KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot")
+# vm: a partitioned, bootloader-installed disk (needs device-mapper/kpartx on the build host).
+# baremetal: a filesystem image plus the kernel and initrd beside it (works without device-mapper;
+# boot it with qemu -kernel/-initrd or PXE).
+LAYOUTS = ("vm", "baremetal")
+ROOT_LABEL = "cloudimg-rootfs"  # diskimage-builder's default root filesystem label
+
+
+def default_layout() -> str:
+    return "vm" if Path("/dev/mapper/control").exists() else "baremetal"
+
+
+def default_cache_dir() -> Path:
+    """One download/debootstrap/apt cache shared by every build (and every CI run)."""
+    return Path(os.environ.get("DIB_IMAGE_CACHE", Path.home() / ".cache" / "image-create"))
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    site: str
+    image: Image
+    release: str
+    nodes: tuple[str, ...]  # nodes that boot this image
+    baked_nodes: tuple[str, ...]  # nodes whose config bundles are baked in
+    elements: tuple[str, ...]
+    types: tuple[str, ...]
+    layout: str
+    env: dict[str, str]  # what kickbake sets on top of the caller's environment
+
+    def argv(self, output_base: Path) -> list[str]:
+        return ["disk-image-create", "-a", "amd64", "-t", ",".join(self.types), "-o", str(output_base),
+                "--checksum", *self.elements]
+
+    def command_text(self, output_base: Path) -> str:
+        lines = [f"{key}={shlex.quote(value)}" for key, value in sorted(self.env.items())]
+        return " \\\n".join([*lines, shlex.join(self.argv(output_base))])
+
+
+def image_named(site_plan: SitePlan, name: str | None) -> list[Image]:
+    images = site_plan.site.images
+    if name is None:
+        return list(images)
+    found = [i for i in images if i.name == name]
+    if not found:
+        known = ", ".join(i.name for i in images) or "none"
+        source = str(site_plan.inventory.source.path)
+        raise BadInput(Problem(source, 0, "images", f"image {name!r} is not defined", f"images: {known}"))
+    return found
+
+
+def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
+    return tuple(n.hostname for n in site_plan.nodes if set(n.node.roles) & set(image.roles))
+
+
+def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str) -> tuple[str, ...]:
+    distro = site_plan.node(nodes[0]).release.dib["element"]
+    role_elements: set[str] = set()
+    if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
+        for hostname in nodes:
+            features = site_plan.features_of(site_plan.node(hostname).node)
+            role_elements |= {FEATURE_ELEMENTS[f] for f in features if f in FEATURE_ELEMENTS}
+    return (distro, *KICKBAKE_ELEMENTS, *sorted(role_elements), layout)
+
+
+def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> dict[str, str]:
+    view = site_plan.node(nodes[0])
+    env = {"DIB_RELEASE": str(view.release.dib["release"])}
+    mirrored = [r for r in view.repos if r.kind == "deb" and r.host_mirror]
+    if mirrored:
+        suite = mirrored[0].suite or env["DIB_RELEASE"]
+        mirror, sources = host_mirror(suite)
+        components = " ".join(mirrored[0].components or ("main",))
+        env["DIB_DISTRIBUTION_MIRROR"] = mirror
+        env["DIB_DEBOOTSTRAP_CACHE"] = env["DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE"] = "1"  # reuse the bootstrap
+        env["DIB_DEBIAN_COMPONENTS"] = ",".join(mirrored[0].components or ("main",))
+        # only the suites this host's mirror serves (no separate security host when offline)
+        names = {suite: "default", f"{suite}-updates": "updates", f"{suite}-security": "security"}
+        env["DIB_APT_SOURCES_CONF"] = "\n".join(
+            f"{names.get(s.suite, s.suite)}:deb {s.uri} {s.suite} {components}" for s in sources
+        )
+    if image.base is not None:
+        env["DIB_LOCAL_IMAGE"] = image.base.path
+    return env
+
+
+def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), layout: str = "",
+               payload: Path = Path("payload")) -> BuildSpec:
+    nodes = _nodes_of(site_plan, image)
+    if not nodes:
+        raise BadInput(f"image {image.name!r}: no node has any of its roles {', '.join(image.roles)}")
+    releases = {site_plan.node(n).release.name for n in nodes}
+    if len(releases) > 1:
+        raise BadInput(f"image {image.name!r}: its nodes run different releases ({', '.join(sorted(releases))})")
+    layout = layout or default_layout()
+    if layout not in LAYOUTS:
+        raise KickbakeError(f"unknown image layout {layout!r}", hint=f"one of {', '.join(LAYOUTS)}")
+    chosen = tuple(types) or tuple(t.value for t in image.types)
+    unknown = [t for t in chosen if t not in {i.value for i in ImageType}]
+    if unknown:
+        raise BadInput(Problem("--type", 0, "", f"unknown image type(s) {', '.join(unknown)}", "qcow2, raw or tar"))
+    env = {
+        "ELEMENTS_PATH": str(ELEMENTS_DIR),
+        "DIB_IMAGE_CACHE": str(default_cache_dir()),
+        "DIB_IMAGE_SIZE": str(image.size_gib),
+        "KICKBAKE_PAYLOAD": str(payload),
+        **_release_env(site_plan, image, nodes),
+    }
+    baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes
+    return BuildSpec(
+        site=site_plan.site.site, image=image, release=releases.pop(), nodes=nodes, baked_nodes=baked,
+        elements=_elements(site_plan, image, nodes, layout), types=chosen, layout=layout, env=env,
+    )
