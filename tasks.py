@@ -4,6 +4,7 @@ The same collection is the `kickbake` command (kickbake.cli) and works with `inv
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -21,7 +22,7 @@ from kickbake.record import diff as record_diff
 from kickbake.record import lock as record_lock
 from kickbake.record import site as record_site
 from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
-from kickbake.report import print_builds, print_error, print_sites, print_tool_checks
+from kickbake.report import print_builds, print_error, print_json, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -72,11 +73,19 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
     print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
 
 
-@task(help={"json": "machine-readable output", "debug": "show a traceback on errors"})
+@task(help={"json": "machine-readable output", "build": "also bake the lab-debian image (default; --no-build skips)",
+            "debug": "show a traceback on errors"})
 @reported
-def demo(c, json=False, debug=False):
-    """The main job: render and validate every bundled site, then print a summary table."""
-    print_sites(pipeline.render_sites(None, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="kickbake demo")
+def demo(c, json=False, build=True, debug=False):
+    """The main job: render + validate every bundled site, then build the lab-debian image when the tools are here."""
+    result = pipeline.demo(OUTPUT_DIR, build, Progress.to_stderr())
+    if json:
+        print_json({"sites": [s.as_dict() for s in result.sites], "builds": [b.__dict__ for b in result.builds],
+                    "build_note": result.build_note})
+        return
+    print_sites(result.sites, title="kickbake demo")
+    print_builds(result.builds)
+    print(result.build_note, file=sys.stderr)
 
 
 @task(help={**SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",

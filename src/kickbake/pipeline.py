@@ -257,3 +257,20 @@ def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None) ->
     results = build_images(site_plan, out_root, DEMO_BUILD_IMAGE, progress=progress)
     built = ", ".join(f"{r.image} in {r.seconds:.0f}s" for r in results)
     return results, f"built {DEMO_BUILD_SITE} {built}"
+
+
+@dataclass
+class DemoResult:
+    sites: list[SiteResult]
+    builds: list[BuildResult]
+    build_note: str
+
+
+def demo(out_root: Path = OUTPUT_DIR, build: bool = True, progress: Progress | None = None) -> DemoResult:
+    """The main job: render + validate every bundled site, then bake the lab-debian image when
+    this host can (it says what it skipped and why when it cannot)."""
+    sites = render_sites(None, out_root, progress)
+    if not build:
+        return DemoResult(sites, [], "image build skipped (--no-build)")
+    builds, note = demo_build(out_root, progress)
+    return DemoResult(sites, builds, note)

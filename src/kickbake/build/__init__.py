@@ -21,6 +21,7 @@ from kickbake.build.spec import BuildSpec, build_spec, image_named
 from kickbake.errors import KickbakeError
 from kickbake.model import SitePlan
 from kickbake.progress import Progress
+from kickbake.record.image import context_for_image, record_image
 from kickbake.record.inputs import input_hashes, inputs_digest
 
 
@@ -35,9 +36,18 @@ class BuildResult:
     dry_run: bool = False
 
 
-def record_built_image(result: BuildResult, images_dir: Path) -> None:
-    """THE hook for the record stage (manifest/SBOM): called once per image, after its files are
-    in place. DIB's own manifests are already beside the image in <image>.d/dib-manifests/."""
+def record_built_image(site_plan: SitePlan, spec: BuildSpec, result: BuildResult, images_dir: Path) -> None:
+    """THE hook for the record stage: manifest, SPDX and CycloneDX beside the image. They are read
+    from the image's own package database, which kickbake reads from the `tar` output; images
+    built without `tar` keep DIB's manifests in <image>.d/dib-manifests/ only (say so)."""
+    tar = images_dir / f"{spec.image.name}.tar"
+    if "tar" not in spec.types or not tar.is_file():
+        result.record["sbom"] = "not recorded: build with --type tar to get manifest + SBOMs"
+        return
+    context = context_for_image(site_plan, spec.image.name, tuple(spec.elements))
+    paths = record_image(tar, tar, context)
+    result.files.extend(str(p) for p in (paths.manifest, paths.spdx, paths.cyclonedx))
+    result.record["image_id"] = paths.image_id
 
 
 def dib_path() -> str:
@@ -75,7 +85,7 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
     record_tmp = images_dir / f".{spec.image.name}.image.json.tmp"
     record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     record_tmp.rename(images_dir / f"{spec.image.name}.image.json")
-    record_built_image(result, images_dir)
+    record_built_image(site_plan, spec, result, images_dir)
     return result
 
 
