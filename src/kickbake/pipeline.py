@@ -19,6 +19,7 @@ from kickbake.output import Stage, staged_site_output
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
+from kickbake.record.lock import lock_site
 from kickbake.render.kickstart import render_kickstart
 from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative, render_liveimg
 from kickbake.render.nodes import render_node_bundles
@@ -228,13 +229,14 @@ BUILD_HOST_TOOLS = ("debootstrap", "qemu-img", "mksquashfs", "sudo", "sgdisk", "
 
 def build_site(site_path: str | Path, image: str | None = None, types: tuple[str, ...] = (), layout: str = "",
                dry_run: bool = False, out_root: Path = OUTPUT_DIR,
-               progress: Progress | None = None) -> list[BuildResult]:
-    """Render the site (its node bundles are baked into the images), then build its images.
+               progress: Progress | None = None, lock_path: Path | None = None) -> list[BuildResult]:
+    """Render the site (its node bundles are baked into the images), then build its images,
+    installing exactly the pins of repos/<site>.lock (or lock_path) when there is one.
     With dry_run nothing is written: only the exact disk-image-create commands are returned."""
     if not dry_run:
         render_site(site_path, out_root, progress)
     site_plan, _ = check_site(site_path)
-    return build_images(site_plan, out_root, image, types, layout, dry_run, progress)
+    return build_images(site_plan, out_root, image, types, layout, dry_run, progress, lock_path)
 
 
 def missing_build_tools() -> list[str]:
@@ -254,9 +256,13 @@ def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None) ->
         return [], f"skipped the {DEMO_BUILD_SITE} image build: missing {', '.join(missing)} (./kb test installs them)"
     site = SITES_DIR / f"{DEMO_BUILD_SITE}.yml"
     site_plan, _ = check_site(site)
+    # the lab's lock follows this host's Debian mirror, so it is made here (kept when current)
+    with (progress or Progress.quiet()).step(f"{DEMO_BUILD_SITE}: lock the image package sets"):
+        locked = lock_site(site)
     results = build_images(site_plan, out_root, DEMO_BUILD_IMAGE, progress=progress)
-    built = ", ".join(f"{r.image} in {r.seconds:.0f}s" for r in results)
-    return results, f"built {DEMO_BUILD_SITE} {built}"
+    built = ", ".join(f"{r.image} in {r.seconds:.0f}s ({r.record.get('packages', 0)} packages recorded)"
+                      for r in results)
+    return results, f"built {DEMO_BUILD_SITE} {built}, installing {locked.path}'s pins"
 
 
 @dataclass

@@ -15,9 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+from spdx_tools.spdx.parser.parse_anything import parse_file
+from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from kickbake import pipeline
 from kickbake.progress import Progress
+from kickbake.record.lock import lock_site
 from tests.conftest import SITES
 from tests.integration.vm import Vm, data_disk, system_disk, tools_missing
 
@@ -40,6 +45,7 @@ class Built:
     images: Path
     nodes: Path
     seconds: float
+    lock: Path
 
     @property
     def qcow2(self) -> Path:
@@ -60,9 +66,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     text = SITE.read_text()
     assert LV_SIZE[0] in text
     site.write_text(text.replace(*LV_SIZE))
+    repos = tmp_path_factory.mktemp("repos")  # a fresh lock against this host's mirror, as ./kb demo does
+    start = time.monotonic()
+    lock = Path(lock_site(site, repos_dir=repos).path)
+    print(f"\nLOCK lab-debian (libsolv against the host's mirror): {time.monotonic() - start:.1f}s")
     start = time.monotonic()
     [result] = pipeline.build_site(site, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
-                                   progress=Progress.to_stderr())
+                                   progress=Progress.to_stderr(), lock_path=lock)
     seconds = time.monotonic() - start
     print(f"\nBUILD lab-debian storage-node (render + disk-image-create): {seconds:.0f}s")
     images = out_root / "lab-debian" / "images"
@@ -71,7 +81,47 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     manifests = images / "storage-node.d" / "dib-manifests"
     assert (manifests / "dib-manifest-dpkg-storage-node").is_file(), sorted(os.listdir(manifests))
     assert "drbd-utils" in (manifests / "dib-manifest-dpkg-storage-node").read_text()
-    return Built(images, out_root / "lab-debian" / "nodes", seconds)
+    return Built(images, out_root / "lab-debian" / "nodes", seconds, lock)
+
+
+def _evr(package: dict) -> str:
+    text = f"{package['epoch']}:{package['version']}" if package["epoch"] else package["version"]
+    return f"{text}-{package['release']}" if package["release"] else text
+
+
+def test_the_built_image_is_recorded_from_its_own_package_database(built: Built) -> None:
+    """Issue 5's proof on the real image: every dpkg package DIB's own manifest lists is in
+    kickbake's manifest with its version and license, both SBOMs validate, the image's hash and
+    build id are in the chain, and the build installed exactly what the lock pins."""
+    manifest = json.loads((built.images / "storage-node.manifest.json").read_text())
+    dib_listed = json.loads((built.images / "storage-node.d" / "dib-manifests" /
+                             "dib-manifest-dpkg-storage-node").read_text())["packages"]
+    # DIB lists Multi-Arch: same packages as name:arch
+    expected = {p["package"].split(":")[0]: p["version"] for p in dib_listed if p["status"].startswith("ii")}
+    packages = {p["name"]: p for p in manifest["packages"]}
+    assert {name: _evr(p) for name, p in packages.items()} == expected
+    assert all(p["license_spdx"] for p in packages.values())  # NOASSERTION where nothing maps
+    declared = [p for p in packages.values() if p["license"]]
+    assert len(declared) > len(packages) * 0.6, f"only {len(declared)} of {len(packages)} declare a license"
+    assert packages["drbd-utils"]["license_spdx"].startswith("GPL-2.0")
+    assert packages["drbd-utils"]["purl"].startswith("pkg:deb/debian/drbd-utils@")
+    qcow2_sha = hashlib.sha256(built.qcow2.read_bytes()).hexdigest()
+    assert manifest["image_file"] == {"file": "storage-node.qcow2", "sha256": qcow2_sha,
+                                      "size": built.qcow2.stat().st_size}
+    image_record = json.loads((built.images / "storage-node.image.json").read_text())
+    assert manifest["chain"]["build_id"] == image_record["image_id"]  # what first boot records on the node
+    assert manifest["chain"]["lock_sha256"] == image_record["lock_sha256"] \
+        == hashlib.sha256(built.lock.read_bytes()).hexdigest()
+    assert validate_full_spdx_document(parse_file(str(built.images / "storage-node.spdx.json"))) == []
+    cdx = (built.images / "storage-node.cdx.json").read_text()
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx) is None
+    assert len(json.loads(cdx)["components"]) == len(packages)
+    lock = json.loads(built.lock.read_text())["images"]["storage-node"]["packages"]
+    drifted = [(p["name"], _evr(p), _evr(packages[p["name"]]) if p["name"] in packages else None)
+               for p in lock if p["name"] not in packages or _evr(packages[p["name"]]) != _evr(p)]
+    assert not drifted, f"installed differently from the lock (name, locked, installed): {drifted}"
+    log = (built.images / "storage-node.build.log").read_text()
+    assert f"kickbake-lock: all {len(lock)} locked packages installed at their locked versions" in log
 
 
 def free_ports(count: int) -> list[int]:
@@ -150,7 +200,9 @@ def test_two_node_lab_then_rebuild_of_drbd_node2(built: Built, tmp_path: Path) -
         for vm in (node1, node2):
             assert vm.probe("done-stamp"), vm.lines()
             stamp = json.loads(vm.probe("done-stamp")[0])
-            assert stamp["node"] == vm.name and stamp["image_id"].startswith("storage-node-")
+            manifest = json.loads((built.images / "storage-node.manifest.json").read_text())
+            # the node says which build it runs; the manifest with that build id says what is in it
+            assert stamp["node"] == vm.name and stamp["image_id"] == manifest["chain"]["build_id"]
             assert vm.probe("drbd") == ["Connected UpToDate/UpToDate Primary/Primary"], vm.lines()
             assert vm.probe("vg") == ["vg_shared dlm"], vm.lines()
             assert_configs_in_place(vm, built, vm.name)

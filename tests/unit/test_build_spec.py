@@ -3,21 +3,29 @@ mirror read from the host's apt sources at run time (never from a committed file
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 from pathlib import Path
 
 import pytest
 
-from kickbake.build import build_images
+from kickbake.build import build_images, locked_set
 from kickbake.build.aptsources import host_apt_sources, host_mirror
+from kickbake.build.payload import write_payload
 from kickbake.build.spec import build_spec, image_named
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.model import load_site, plan
+from kickbake.pipeline import render_site
+from kickbake.record.lock import image_requests
 from tests.conftest import ROOT, SITES
 
+NO_LOCK = ROOT / "tests" / "no-such.lock"  # the committed sites have no lock: keep it so here
 
-def dry_run(site: str, image: str, layout: str = "baremetal") -> str:
-    [result] = build_images(plan(load_site(SITES / f"{site}.yml")), ROOT / "output", image, layout=layout, dry_run=True)
+
+def dry_run(site: str, image: str, layout: str = "baremetal", lock: Path = NO_LOCK) -> str:
+    [result] = build_images(plan(load_site(SITES / f"{site}.yml")), ROOT / "output", image, layout=layout,
+                            dry_run=True, lock_path=lock)
     return result.command
 
 
@@ -30,8 +38,8 @@ def command_and_env(text: str) -> tuple[list[str], dict[str, str]]:
 def test_lab_legacy_dry_run_is_fedora_15_with_the_legacy_stack() -> None:
     argv, env = command_and_env(dry_run("lab-legacy", "storage-node"))
     assert argv == ["disk-image-create", "-a", "amd64", "-t", "qcow2", "-o", "storage-node", "--checksum",
-                    "fedora", "kickbake-base", "kickbake-firstboot", "clvm-legacy", "drbd", "openstack-compute",
-                    "baremetal"]
+                    "fedora", "kickbake-base", "kickbake-firstboot", "kickbake-record", "clvm-legacy", "drbd",
+                    "openstack-compute", "baremetal"]
     assert env["DIB_RELEASE"] == "15"
     assert env["ELEMENTS_PATH"] == str(ROOT / "elements")
     assert env["KICKBAKE_PAYLOAD"].endswith("output/lab-legacy/images/.storage-node.payload")
@@ -41,11 +49,12 @@ def test_lab_legacy_dry_run_is_fedora_15_with_the_legacy_stack() -> None:
 def test_lab_el9_dry_run_is_centos_9_stream_with_pacemaker() -> None:
     argv, env = command_and_env(dry_run("lab-el9", "storage-node", layout="vm"))
     roles = ["drbd", "ha-cluster", "openstack-compute"]
-    assert argv[-7:] == ["centos", "kickbake-base", "kickbake-firstboot", *roles, "vm"]
+    assert argv[-8:] == ["centos", "kickbake-base", "kickbake-firstboot", "kickbake-record", *roles, "vm"]
     assert env["DIB_RELEASE"] == "9-stream"
     assert env["DIB_IMAGE_SIZE"] == "4"
     argv, _ = command_and_env(dry_run("lab-el9", "controller"))
-    assert argv[-4:] == ["kickbake-base", "kickbake-firstboot", "openstack-controller", "baremetal"]
+    assert argv[-5:] == ["kickbake-base", "kickbake-firstboot", "kickbake-record", "openstack-controller",
+                         "baremetal"]
 
 
 def test_lab_debian_mirror_comes_from_the_host_apt_sources_at_run_time() -> None:
@@ -56,7 +65,8 @@ def test_lab_debian_mirror_comes_from_the_host_apt_sources_at_run_time() -> None
     assert env["DIB_DISTRIBUTION_MIRROR"] == mirror
     assert env["DIB_APT_SOURCES_CONF"].splitlines()[0] == f"default:deb {mirror} bookworm main"
     assert len(env["DIB_APT_SOURCES_CONF"].splitlines()) == len(sources)
-    assert argv[-6:] == ["kickbake-base", "kickbake-firstboot", "drbd", "ha-cluster", "openstack-compute", "baremetal"]
+    assert argv[-7:] == ["kickbake-base", "kickbake-firstboot", "kickbake-record", "drbd", "ha-cluster",
+                         "openstack-compute", "baremetal"]
     assert argv[argv.index("-t") + 1] == "qcow2,tar"
 
 
@@ -92,7 +102,7 @@ def test_bake_base_leaves_role_packages_to_first_boot() -> None:
     site_plan = plan(load_site(SITES / "lab-el9.yml"))
     [image] = image_named(site_plan, "storage-node")
     spec = build_spec(site_plan, image.model_copy(update={"bake": "base"}), layout="baremetal")
-    assert spec.elements == ("centos", "kickbake-base", "kickbake-firstboot", "baremetal")
+    assert spec.elements == ("centos", "kickbake-base", "kickbake-firstboot", "kickbake-record", "baremetal")
     assert spec.baked_nodes == ("drbd-node1", "drbd-node2")
     full = build_spec(site_plan, image.model_copy(update={"bake": "full"}), layout="baremetal")
     assert full.baked_nodes == tuple(n.hostname for n in site_plan.nodes)
@@ -104,3 +114,51 @@ def test_unknown_image_and_type_are_refused() -> None:
         image_named(site_plan, "nope")
     with pytest.raises(BadInput, match="unknown image type"):
         build_spec(site_plan, site_plan.site.images[0], ("vmdk",), layout="baremetal")
+
+
+def write_lock(path: Path, site: str, image: str, requested: list[str]) -> None:
+    """A lock as ./kb lock writes it (format, requested set, resolved packages): two packages."""
+    packages = [
+        {"name": "drbd-utils", "epoch": None, "version": "9.22.0", "release": "1", "arch": "amd64", "repo": "debian-12",
+         "checksum": "sha256:" + "a" * 64, "location": "pool/main/d/drbd-utils/drbd-utils_9.22.0-1_amd64.deb"},
+        {"name": "libc6", "epoch": None, "version": "2.36", "release": "9+deb12u10", "arch": "amd64",
+         "repo": "debian-12", "checksum": "sha256:" + "b" * 64, "location": "pool/main/g/glibc/libc6.deb"},
+    ]
+    lock = {"format": "kickbake-lock/1", "site": site, "images": {image: {
+        "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {}, "groups": [],
+        "requested": requested, "packages": packages}}}
+    path.write_text(json.dumps(lock))
+
+
+def test_a_locked_build_adds_kickbake_lock_and_hands_it_the_pins(tmp_path: Path) -> None:
+    site_plan = plan(load_site(SITES / "lab-debian.yml"))
+    [request] = [r for r in image_requests(site_plan) if r.image == "storage-node"]
+    lock = tmp_path / "lab-debian.lock"
+    write_lock(lock, "lab-debian", "storage-node", sorted(request.packages))
+    [image] = image_named(site_plan, "storage-node")
+    locked = locked_set(site_plan, "storage-node", lock)
+    assert locked is not None and locked.pins == ("drbd-utils=9.22.0-1", "libc6=2.36-9+deb12u10")
+    spec = build_spec(site_plan, image, layout="baremetal", payload=tmp_path / ".storage-node.payload", lock=locked)
+    assert spec.elements[1:5] == ("kickbake-base", "kickbake-firstboot", "kickbake-record", "kickbake-lock")
+    assert spec.env["KICKBAKE_PACKAGE_DB"] == str(tmp_path / ".storage-node.packagedb")
+    render = tmp_path / "out"
+    render_site(SITES / "lab-debian.yml", render)
+    record = write_payload(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    assert (tmp_path / "payload" / "lock" / "pins").read_text() == "drbd-utils=9.22.0-1\nlibc6=2.36-9+deb12u10\n"
+    assert (tmp_path / "payload" / "lock" / "kind").read_text() == "deb\n"
+    assert record["lock_sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
+    unlocked = write_payload(site_plan, build_spec(site_plan, image, layout="baremetal"),
+                             render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    assert unlocked["lock_sha256"] is None and not (tmp_path / "payload" / "lock").exists()
+    assert unlocked["image_id"] != record["image_id"]  # the lock is part of what made the image
+
+
+def test_a_stale_lock_is_refused_with_the_command_that_fixes_it(tmp_path: Path) -> None:
+    site_plan = plan(load_site(SITES / "lab-debian.yml"))
+    lock = tmp_path / "lab-debian.lock"
+    write_lock(lock, "lab-debian", "storage-node", ["drbd-utils"])  # the site asks for more since
+    with pytest.raises(BadInput, match=r"lock of image storage-node is stale") as caught:
+        locked_set(site_plan, "storage-node", lock)
+    assert str(caught.value) == (f"{lock}: images.storage-node.requested: the lock of image storage-node is stale: "
+                                 "the site asks for another package set (hint: re-lock: ./kb lock --site lab-debian)")
+    assert locked_set(site_plan, "storage-node", tmp_path / "absent.lock") is None

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kickbake.build.spec import FEATURE_ELEMENTS, KICKBAKE_ELEMENTS
+from kickbake.build.spec import FEATURE_ELEMENTS, KICKBAKE_ELEMENTS, LOCK_ELEMENT
 from kickbake.model.catalog import load_releases
 from tests.conftest import ROOT
 
@@ -70,9 +70,10 @@ def test_dib_lint_catches_a_broken_element(tmp_path: Path) -> None:
 
 
 def test_every_element_the_build_can_choose_exists_with_readme() -> None:
-    for name in {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS}:
+    choosable = {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS, LOCK_ELEMENT}
+    for name in choosable:
         assert (ELEMENTS / name / "README.rst").is_file(), name
-    assert sorted(p.name for p in ELEMENTS.iterdir()) == sorted({*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS})
+    assert sorted(p.name for p in ELEMENTS.iterdir()) == sorted(choosable)
 
 
 def test_environment_files_are_not_executable_and_scripts_are() -> None:

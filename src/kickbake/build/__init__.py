@@ -17,12 +17,15 @@ from typing import Any
 
 from kickbake.build.dib import run_dib
 from kickbake.build.payload import write_payload
-from kickbake.build.spec import BuildSpec, build_spec, image_named
-from kickbake.errors import KickbakeError
+from kickbake.build.spec import BuildSpec, LockedSet, build_spec, image_named
+from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
+from kickbake.paths import REPOS_DIR
 from kickbake.progress import Progress
-from kickbake.record.image import context_for_image, record_image
+from kickbake.record.image import context_for_image, read_packages, write_records
 from kickbake.record.inputs import input_hashes, inputs_digest
+from kickbake.record.licenses import enforce
+from kickbake.record.lock import image_requests, load_lock, pinned_packages
 
 
 @dataclass
@@ -36,18 +39,50 @@ class BuildResult:
     dry_run: bool = False
 
 
+IMAGE_FILE_ORDER = ("qcow2", "raw", "tar")  # the manifest's image file: the first one built
+
+
 def record_built_image(site_plan: SitePlan, spec: BuildSpec, result: BuildResult, images_dir: Path) -> None:
-    """THE hook for the record stage: manifest, SPDX and CycloneDX beside the image. They are read
-    from the image's own package database, which kickbake reads from the `tar` output; images
-    built without `tar` keep DIB's manifests in <image>.d/dib-manifests/ only (say so)."""
-    tar = images_dir / f"{spec.image.name}.tar"
-    if "tar" not in spec.types or not tar.is_file():
-        result.record["sbom"] = "not recorded: build with --type tar to get manifest + SBOMs"
-        return
-    context = context_for_image(site_plan, spec.image.name, tuple(spec.elements))
-    paths = record_image(tar, tar, context)
+    """THE hook for the record stage: manifest, SPDX and CycloneDX beside the image, read from
+    the copy of the image's own package database that kickbake-record made at cleanup.d (so
+    every image type is recorded). The site's license policy is enforced after writing them."""
+    package_db = Path(spec.env["KICKBAKE_PACKAGE_DB"])
+    try:
+        if not package_db.is_dir():
+            raise KickbakeError(f"the build left no package database in {package_db}",
+                                hint="the kickbake-record element copies it at cleanup.d; see the build log")
+        records = read_packages(package_db)
+    finally:
+        shutil.rmtree(package_db, ignore_errors=True)
+    built = [images_dir / f"{spec.image.name}.{t}" for t in IMAGE_FILE_ORDER if t in spec.types]
+    files = [f for f in built if f.is_file()]
+    if not files:
+        raise KickbakeError(f"{spec.image.name}: no image file among {', '.join(str(b) for b in built)}")
+    context = context_for_image(site_plan, spec.image.name, tuple(spec.elements),
+                                spec.lock.path if spec.lock else None, build_id=result.record["image_id"])
+    paths = write_records(records, context, files[0], images_dir, also=tuple(files[1:]))
     result.files.extend(str(p) for p in (paths.manifest, paths.spdx, paths.cyclonedx))
-    result.record["image_id"] = paths.image_id
+    result.record["manifest_id"] = paths.image_id
+    result.record["packages"] = len(records)
+    deny = tuple(site_plan.site.licenses.deny)
+    enforce(spec.image.name, records, deny, str(site_plan.inventory.source.path))
+
+
+def locked_set(site_plan: SitePlan, image: str, lock_path: Path) -> LockedSet | None:
+    """The image's pins from the site's lock; None when the site has no lock (an unlocked build).
+    A lock made for another package set is refused: building from it would not be what it says."""
+    if not lock_path.exists():
+        return None
+    lock = load_lock(lock_path)
+    request = next((r for r in image_requests(site_plan) if r.image == image), None)
+    entry = lock["images"].get(image)
+    if request is None:
+        return None
+    if entry is None or entry.get("requested") != sorted(request.packages):
+        raise BadInput(Problem(str(lock_path), 0, f"images.{image}.requested",
+                               f"the lock of image {image} is stale: the site asks for another package set",
+                               f"re-lock: ./kb lock --site {site_plan.site.site}"))
+    return LockedSet(lock_path, entry["kind"], tuple(pinned_packages(lock, image)))
 
 
 def dib_path() -> str:
@@ -69,7 +104,11 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
     digest = inputs_digest(input_hashes(site_plan.inventory))
     record = write_payload(site_plan, spec, bundles_dir, payload, digest)
     spec.env["KICKBAKE_PAYLOAD"] = str(payload)
+    spec.env["KICKBAKE_PACKAGE_DB"] = str(images_dir / f".{spec.image.name}.packagedb")
     spec.env["PATH"] = dib_path()
+    shutil.rmtree(spec.env["KICKBAKE_PACKAGE_DB"], ignore_errors=True)
+    if spec.lock is None:
+        progress.note(f"{spec.site}: {spec.image.name}: no lock: an unlocked build (./kb lock --site ... pins it)")
     log_tmp = images_dir / f".{spec.image.name}.build.log.tmp"
     start = time.monotonic()
     try:
@@ -90,13 +129,16 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
 
 
 def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, types: tuple[str, ...] = (),
-                 layout: str = "", dry_run: bool = False, progress: Progress | None = None) -> list[BuildResult]:
-    """Build one image of the site (or all of them); with dry_run only say what would run."""
+                 layout: str = "", dry_run: bool = False, progress: Progress | None = None,
+                 lock_path: Path | None = None) -> list[BuildResult]:
+    """Build one image of the site (or all of them); with dry_run only say what would run.
+    With a lock (repos/<site>.lock unless lock_path says otherwise) the build installs its pins."""
     progress = progress or Progress.quiet()
+    lock_path = lock_path or REPOS_DIR / f"{site_plan.site.site}.lock"
     results = []
     for chosen in image_named(site_plan, image):
         payload = out_root.resolve() / site_plan.site.site / "images" / f".{chosen.name}.payload"
-        spec = build_spec(site_plan, chosen, types, layout, payload)
+        spec = build_spec(site_plan, chosen, types, layout, payload, locked_set(site_plan, chosen.name, lock_path))
         if dry_run:
             results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)), dry_run=True))
             continue

@@ -1,7 +1,8 @@
 """The build payload: what kickbake hands the elements through KICKBAKE_PAYLOAD.
 
-image.json (the traceability record), the site's repo files, the baked node bundles and the
-first-boot agent. Deterministic: the same inputs give the same bytes and the same image id."""
+image.json (the traceability record), the site's repo files, the baked node bundles, the
+first-boot agent and, for a locked build, the lock's pins.
+Deterministic: the same inputs give the same bytes and the same image id."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from kickbake.firstboot.agent import bundle_hash
 from kickbake.model import SitePlan
 from kickbake.model.catalog import Repo
 from kickbake.paths import PACKAGE_DIR
+from kickbake.record.inputs import sha256_file
 
 FIRSTBOOT_DIR = PACKAGE_DIR / "firstboot"
 AGENT_MODULES = ("actions.py", "storage.py")  # installed beside the agent on the node
@@ -87,6 +89,11 @@ def write_payload(
     bundles = _copy_bundles(spec, bundles_dir, payload)
     agent = _agent_text(spec)
     _write(payload / "agent" / "kickbake-firstboot", agent, 0o755)
+    lock_sha256 = None
+    if spec.lock is not None:
+        _write(payload / "lock" / "kind", spec.lock.kind + "\n")
+        _write(payload / "lock" / "pins", "".join(f"{pin}\n" for pin in spec.lock.pins))
+        lock_sha256 = sha256_file(spec.lock.path)
     for module in AGENT_MODULES:
         agent += (FIRSTBOOT_DIR / module).read_text()  # the record's agent hash covers them too
         _write(payload / "agent" / module, (FIRSTBOOT_DIR / module).read_text())
@@ -94,7 +101,7 @@ def write_payload(
         "site": spec.site, "image": spec.image.name, "bake": spec.image.bake.value, "release": spec.release,
         "elements": list(spec.elements), "layout": spec.layout, "nodes": list(spec.nodes), "repos": repos,
         "bundles": bundles, "inputs_digest": digest,
-        "agent_sha256": hashlib.sha256(agent.encode()).hexdigest(),
+        "agent_sha256": hashlib.sha256(agent.encode()).hexdigest(), "lock_sha256": lock_sha256,
     }
     identity = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
     record["image_id"] = f"{spec.image.name}-{identity}"

@@ -27,7 +27,8 @@ FEATURE_ELEMENTS = {
     "openstack-controller": "openstack-controller",
     "openstack-compute": "openstack-compute",
 }
-KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot")
+KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot", "kickbake-record")
+LOCK_ELEMENT = "kickbake-lock"  # added when the site has a lock: the build installs exactly its pins
 # vm: a partitioned, bootloader-installed disk (needs device-mapper/kpartx on the build host).
 # baremetal: a filesystem image plus the kernel and initrd beside it (works without device-mapper;
 # boot it with qemu -kernel/-initrd or PXE).
@@ -45,6 +46,15 @@ def default_cache_dir() -> Path:
 
 
 @dataclass(frozen=True)
+class LockedSet:
+    """What the lock pins for one image, in the package manager's own syntax."""
+
+    path: Path
+    kind: str  # deb or rpm
+    pins: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class BuildSpec:
     site: str
     image: Image
@@ -55,6 +65,7 @@ class BuildSpec:
     types: tuple[str, ...]
     layout: str
     env: dict[str, str]  # what kickbake sets on top of the caller's environment
+    lock: LockedSet | None = None  # None: an unlocked build (the site has no repos/<site>.lock)
 
     def argv(self, output_base: Path) -> list[str]:
         return ["disk-image-create", "-a", "amd64", "-t", ",".join(self.types), "-o", str(output_base),
@@ -81,14 +92,16 @@ def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
     return tuple(n.hostname for n in site_plan.nodes if set(n.node.roles) & set(image.roles))
 
 
-def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str) -> tuple[str, ...]:
+def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str,
+              locked: bool) -> tuple[str, ...]:
     distro = site_plan.node(nodes[0]).release.dib["element"]
     role_elements: set[str] = set()
     if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
         for hostname in nodes:
             features = site_plan.features_of(site_plan.node(hostname).node)
             role_elements |= {FEATURE_ELEMENTS[f] for f in features if f in FEATURE_ELEMENTS}
-    return (distro, *KICKBAKE_ELEMENTS, *sorted(role_elements), layout)
+    lock = (LOCK_ELEMENT,) if locked else ()
+    return (distro, *KICKBAKE_ELEMENTS, *lock, *sorted(role_elements), layout)
 
 
 def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> dict[str, str]:
@@ -113,7 +126,7 @@ def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> d
 
 
 def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), layout: str = "",
-               payload: Path = Path("payload")) -> BuildSpec:
+               payload: Path = Path("payload"), lock: LockedSet | None = None) -> BuildSpec:
     nodes = _nodes_of(site_plan, image)
     if not nodes:
         raise BadInput(f"image {image.name!r}: no node has any of its roles {', '.join(image.roles)}")
@@ -132,10 +145,12 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
         "DIB_IMAGE_CACHE": str(default_cache_dir()),
         "DIB_IMAGE_SIZE": str(image.size_gib),
         "KICKBAKE_PAYLOAD": str(payload),
+        "KICKBAKE_PACKAGE_DB": str(payload.with_name(payload.name.removesuffix(".payload") + ".packagedb")),
         **_release_env(site_plan, image, nodes),
     }
     baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes
     return BuildSpec(
         site=site_plan.site.site, image=image, release=releases.pop(), nodes=nodes, baked_nodes=baked,
-        elements=_elements(site_plan, image, nodes, layout), types=chosen, layout=layout, env=env,
+        elements=_elements(site_plan, image, nodes, layout, lock is not None), types=chosen, layout=layout,
+        env=env, lock=lock,
     )

@@ -40,8 +40,10 @@ class RecordPaths:
 
 
 def context_for_image(site_plan: SitePlan, image: str, elements: tuple[str, ...] = (),
-                      lock_path: Path | None = None, elements_dir: Path = ELEMENTS_DIR) -> RecordContext:
-    """The build's side of the record: inventory slice, input hashes, element hashes, lock hash."""
+                      lock_path: Path | None = None, elements_dir: Path = ELEMENTS_DIR,
+                      build_id: str = "") -> RecordContext:
+    """The build's side of the record: inventory slice, input hashes, element hashes, lock hash,
+    and the build id baked into the image (/etc/kickbake/image.json, recorded by first boot)."""
     site = site_plan.site
     definition = next((i for i in site.images if i.name == image), None)
     if definition is None:
@@ -59,7 +61,7 @@ def context_for_image(site_plan: SitePlan, image: str, elements: tuple[str, ...]
     return RecordContext(
         site=site.site, image=image, release=release.name, distro=PURL_NAMESPACE[release.family],
         inputs=input_hashes(site_plan.inventory), inventory_slice=inventory_slice, elements=element_hashes,
-        lock_sha256=lock_sha256(lock_path) if lock_path else None,
+        lock_sha256=lock_sha256(lock_path) if lock_path else None, build_id=build_id,
     )
 
 
@@ -101,9 +103,10 @@ def read_packages(root: Path) -> list[PackageRecord]:
 
 
 def write_records(records: list[PackageRecord], context: RecordContext, image_file: Path | None,
-                  out_dir: Path) -> RecordPaths:
-    """Write the three files atomically (temporary names, then renames)."""
-    manifest = build_manifest(records, context, image_file)
+                  out_dir: Path, also: tuple[Path, ...] = ()) -> RecordPaths:
+    """Write the three files atomically (temporary names, then renames). `also`: the same
+    image in other formats (qcow2 + tar from one build), hashed into the manifest too."""
+    manifest = build_manifest(records, context, image_file, also)
     texts = {
         out_dir / f"{context.image}.manifest.json": manifest_json(manifest),
         out_dir / f"{context.image}.spdx.json": spdx_json(manifest, records),

@@ -40,6 +40,7 @@ class RecordContext:
     elements: dict[str, str] = field(default_factory=dict)  # element name -> content hash
     lock_sha256: str | None = None
     installed_by: str = "image"  # or "kickstart" for nodes recorded from their %post TSV
+    build_id: str = ""  # the id baked into the image's /etc/kickbake/image.json (first boot records it)
 
 
 def canonical_sha256(payload: Any) -> str:
@@ -81,12 +82,18 @@ def package_entry(record: PackageRecord, distro: str) -> dict[str, Any]:
     return {**record.as_dict(), "license_spdx": concluded(record), "purl": record.purl(distro)}
 
 
-def build_manifest(records: list[PackageRecord], context: RecordContext, image_file: Path | None) -> dict[str, Any]:
+def _file_entry(path: Path) -> dict[str, Any]:
+    return {"file": path.name, "sha256": sha256_file(path), "size": path.stat().st_size}
+
+
+def build_manifest(records: list[PackageRecord], context: RecordContext, image_file: Path | None,
+                   also: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The manifest as a JSON-ready dict; `image_id` is the sha256 of the chain below it."""
     packages = [package_entry(r, context.distro) for r in sorted_records(records)]
-    image = {"file": image_file.name, "sha256": sha256_file(image_file), "size": image_file.stat().st_size} \
-        if image_file is not None else None
+    image = _file_entry(image_file) if image_file is not None else None
+    other_formats = [_file_entry(p) for p in also]
     chain = {
+        "build_id": context.build_id or None,
         "packages_sha256": canonical_sha256(packages),
         "elements": dict(sorted(context.elements.items())),
         "inventory_slice_sha256": canonical_sha256(context.inventory_slice),
@@ -95,6 +102,8 @@ def build_manifest(records: list[PackageRecord], context: RecordContext, image_f
         "kickbake": {"version": __version__, "commit": kickbake_commit()},
         "image_sha256": image["sha256"] if image else None,
     }
+    if other_formats:
+        chain["other_formats_sha256"] = {f["file"]: f["sha256"] for f in other_formats}
     return {
         "format": FORMAT,
         "image_id": canonical_sha256(chain),
@@ -106,6 +115,7 @@ def build_manifest(records: list[PackageRecord], context: RecordContext, image_f
         "installed_by": context.installed_by,
         "build_time": build_time(image_file).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "image_file": image,
+        "other_formats": other_formats,
         "inventory_slice": context.inventory_slice,
         "inputs": dict(sorted(context.inputs.items())),
         "packages": packages,
