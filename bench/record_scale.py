@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import tempfile
 import time
 from pathlib import Path
@@ -60,8 +61,10 @@ def main() -> None:
             start = time.perf_counter()
             write_records(records, context, image, Path(temporary))
             rounds.append(time.perf_counter() - start)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{count} packages: manifest + SPDX + CycloneDX, validated and written: best {min(rounds):.3f} s, "
-          f"worst {max(rounds):.3f} s of 3 (target <= 1 s; load average {os.getloadavg()[0]:.1f})")
+          f"worst {max(rounds):.3f} s of 3 (target <= 1 s; load average {os.getloadavg()[0]:.1f}); "
+          f"peak RSS {peak:.0f} MiB")
 
 
 if __name__ == "__main__":

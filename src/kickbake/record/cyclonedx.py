@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import uuid
 from collections.abc import Callable, Iterable
@@ -12,6 +13,7 @@ from typing import Any
 
 from cyclonedx.model import HashAlgorithm, HashType, Property
 from cyclonedx.model.bom import Bom
+from cyclonedx.model.bom_ref import BomRef
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.model.dependency import Dependency
 from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
@@ -38,23 +40,28 @@ def _licenses(record: PackageRecord) -> list[Any]:
     return [LicenseExpression(expression)]
 
 
-def _component(record: PackageRecord, distro: str) -> Component:
+def _component(record: PackageRecord, distro: str, template: Component | None = None) -> Component:
+    """One package as a Component. With a template: a shallow copy of it with every field a
+    package sets replaced. Component() builds ~10 empty SortedSets (~20 us each: 0.2 of the 0.5 s
+    for 1,000 packages); the copies share the template's empty ones for the fields kickbake never
+    sets (authors, tags, nested components, ...), which nothing adds to while the BOM is written.
+    The result serializes exactly like a constructed Component (tests/unit/test_sbom_validation)."""
     purl = PackageURL.from_string(record.purl(distro))
     properties = [Property(name="kickbake:declared-license", value=record.license)] if record.license else []
     if record.source:
         properties.append(Property(name=f"kickbake:{record.kind}:source", value=record.source))
     if record.signed_by:
         properties.append(Property(name="kickbake:rpm:signed-by", value=record.signed_by))
-    return Component(
-        type=ComponentType.LIBRARY if record.name.startswith("lib") else ComponentType.APPLICATION,
-        name=record.name,
-        version=record.evr,
-        purl=purl,
-        bom_ref=str(purl),
-        licenses=_licenses(record),
-        hashes=[HashType(alg=HashAlgorithm.MD5, content=record.digest)] if len(record.digest) == 32 else [],
-        properties=properties,
-    )
+    kind = ComponentType.LIBRARY if record.name.startswith("lib") else ComponentType.APPLICATION
+    hashes = [HashType(alg=HashAlgorithm.MD5, content=record.digest)] if len(record.digest) == 32 else []
+    if template is None:
+        return Component(type=kind, name=record.name, version=record.evr, purl=purl, bom_ref=str(purl),
+                         licenses=_licenses(record), hashes=hashes, properties=properties)
+    component = copy.copy(template)
+    component.type, component.name, component.version, component.purl = kind, record.name, record.evr, purl
+    component._bom_ref = BomRef(str(purl))  # read-only property, set once by __init__ otherwise
+    component.licenses, component.hashes, component.properties = _licenses(record), hashes, properties
+    return component
 
 
 def _indexed_register_dependency(bom: Bom) -> Callable[..., None]:
@@ -93,7 +100,8 @@ def build_bom(manifest: dict[str, Any], records: list[PackageRecord]) -> Bom:
     bom.register_dependency = _indexed_register_dependency(bom)  # type: ignore[method-assign]
     bom.metadata.timestamp = datetime.strptime(manifest["build_time"], "%Y-%m-%dT%H:%M:%SZ")
     bom.metadata.component = image
-    components = [_component(r, manifest["distro"]) for r in sorted_records(records)]
+    template = Component(name="template")  # fresh per BOM: nothing is shared between two BOMs
+    components = [_component(r, manifest["distro"], template) for r in sorted_records(records)]
     # The BOM keeps components in a SortedSet ordered by (type, group, name, version, bom-ref, ...).
     # update() re-sorts from a hash set (n log n comparisons of large tuples); adding them one by
     # one already in that order costs about two comparisons each.
@@ -113,12 +121,28 @@ def _unique_items(validator: Any, unique: bool, instance: Any, schema: dict[str,
             yield ValidationError(f"has non-unique elements ({len(texts) - len(set(texts))} duplicates)")
 
 
+def _cached_ref() -> Callable[..., Any]:
+    """$ref with its lookups remembered: jsonschema resolves "#/definitions/component" again for
+    each of 1,000 components (a third of validating them). The schemas are fixed, so a ref read
+    from the same base URI always resolves to the same subschema and resolver."""
+    resolved: dict[tuple[str, str], Any] = {}
+
+    def ref(validator: Any, reference: str, instance: Any, schema: dict[str, Any]) -> Any:
+        key = (validator._resolver._base_uri, reference)
+        if key not in resolved:
+            resolved[key] = validator._resolver.lookup(reference)
+        found = resolved[key]
+        yield from validator.descend(instance, found.contents, resolver=found.resolver)
+
+    return ref
+
+
 @cache
 def schema_validator() -> Any:
     """cyclonedx-python-lib's strict 1.6 validator (its schema, registry and format checker),
-    with the linear uniqueItems above."""
+    with the linear uniqueItems and the remembered $ref lookups above."""
     strict = JsonStrictValidator(SchemaVersion.V1_6)._validator
-    linear = validators.extend(type(strict), {"uniqueItems": _unique_items})
+    linear = validators.extend(type(strict), {"uniqueItems": _unique_items, "$ref": _cached_ref()})
     return linear(strict.schema, registry=strict._registry, format_checker=strict.format_checker)
 
 
