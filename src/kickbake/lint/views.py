@@ -1,8 +1,8 @@
 """Derived values the lint rules share: effective settings (an override, else the default the
 renderer uses), indexes into the inventory for error locations, and LVM filter semantics.
 
-The renderer computes the same defaults in model/plan.py; these helpers are the linter's view
-of them and stay small so the two can be compared by eye."""
+The defaults are the renderer's own (model/clusterview.py): the lint judges what will be
+rendered, not a second reading of the inventory."""
 
 from __future__ import annotations
 
@@ -15,9 +15,15 @@ from ipaddress import IPv4Address
 from pydantic import BaseModel
 
 from kickbake.model.catalog import Release
+from kickbake.model.clusterview import (
+    effective_allow_two_primaries,
+    effective_become_primary_on_both,
+    effective_drbd_fencing,
+    effective_two_node,
+)
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import Cluster, DrbdResource, Node, VolumeGroup
-from kickbake.model.types import DrbdFencing, Stack
+from kickbake.model.types import Stack
 
 Loc = tuple[str | int, ...]
 
@@ -113,38 +119,16 @@ def cluster_named(plan: SitePlan, name: str | None) -> Cluster | None:
     return index(plan).clusters.get(name) if name is not None else None
 
 
-# --- quorum -------------------------------------------------------------------------------
-
-
-def two_node(cluster: Cluster) -> bool:
-    """two_node as rendered: the override, else on exactly when there are two members."""
-    if cluster.quorum.two_node is not None:
-        return cluster.quorum.two_node
-    return len(cluster.members) == 2
-
-
-# --- DRBD ---------------------------------------------------------------------------------
-
-
-def allow_two_primaries(res: DrbdResource) -> bool:
-    return res.dual_primary if res.allow_two_primaries is None else res.allow_two_primaries
+# --- the renderer's defaults (model/clusterview.py), under the names the rules use -----------
+two_node = effective_two_node
+allow_two_primaries = effective_allow_two_primaries
+become_primary_on_both = effective_become_primary_on_both
+drbd_fencing = effective_drbd_fencing
 
 
 def two_primaries(res: DrbdResource) -> bool:
     """Both members may be primary at once: dual_primary, or allow-two-primaries forced on."""
     return res.dual_primary or res.allow_two_primaries is True
-
-
-def become_primary_on_both(res: DrbdResource) -> bool:
-    return res.dual_primary if res.become_primary_on_both is None else res.become_primary_on_both
-
-
-def drbd_fencing(res: DrbdResource) -> DrbdFencing:
-    if res.fencing is not None:
-        return res.fencing
-    # as the renderer: the default follows dual_primary alone, so allow_two_primaries forced on
-    # without dual_primary renders resource-only fencing (and DRBD003 says so)
-    return DrbdFencing.RESOURCE_AND_STONITH if res.dual_primary else DrbdFencing.RESOURCE_ONLY
 
 
 def minor(res: DrbdResource) -> int | None:

@@ -103,6 +103,31 @@ def cman_multicast(name: str) -> IPv4Address:
     return IPv4Address(f"239.192.{cluster_id >> 8}.{cluster_id % 0xFF}")
 
 
+# --- the defaults the renderer applies to what the inventory left out (the lint reads these too)
+
+
+def effective_two_node(cluster: Cluster) -> bool:
+    """two_node as rendered: the override, else on exactly when there are two members."""
+    return cluster.quorum.two_node if cluster.quorum.two_node is not None else len(cluster.members) == 2
+
+
+def effective_allow_two_primaries(resource: DrbdResource) -> bool:
+    return resource.dual_primary if resource.allow_two_primaries is None else resource.allow_two_primaries
+
+
+def effective_become_primary_on_both(resource: DrbdResource) -> bool:
+    """Before the dialect rule (DRBD 9 has no startup{} option: drbd_view drops it there)."""
+    return resource.dual_primary if resource.become_primary_on_both is None else resource.become_primary_on_both
+
+
+def effective_drbd_fencing(resource: DrbdResource) -> DrbdFencing:
+    # the default follows dual_primary alone, so allow_two_primaries forced on without
+    # dual_primary renders resource-only fencing (and lint rule DRBD003 says so)
+    if resource.fencing is not None:
+        return resource.fencing
+    return DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
+
+
 def cluster_view(plan: SitePlan, cluster: Cluster) -> ClusterView:
     nodeids = plan.nodeids(cluster)
     members = tuple(
@@ -114,7 +139,7 @@ def cluster_view(plan: SitePlan, cluster: Cluster) -> ClusterView:
         )
         for m in cluster.members
     )
-    two_node = cluster.quorum.two_node if cluster.quorum.two_node is not None else len(members) == 2
+    two_node = effective_two_node(cluster)
     expected = cluster.quorum.expected_votes
     if expected is None and cluster.stack is Stack.LEGACY and two_node:
         expected = 1  # cman: two_node="1" needs expected_votes="1" (cman(5))
@@ -146,18 +171,15 @@ def drbd_view(plan: SitePlan, resource: DrbdResource) -> DrbdView:
     hosts = tuple(
         DrbdHostView(m, plan.node(m).address_on(resource.network), index) for index, m in enumerate(resource.members)
     )
-    two = resource.allow_two_primaries if resource.allow_two_primaries is not None else resource.dual_primary
-    both = resource.become_primary_on_both if resource.become_primary_on_both is not None else resource.dual_primary
-    default_fencing = DrbdFencing.RESOURCE_AND_STONITH if resource.dual_primary else DrbdFencing.RESOURCE_ONLY
-    fencing = resource.fencing or default_fencing
+    fencing = effective_drbd_fencing(resource)
     handlers = fencing is not DrbdFencing.DONT_CARE
     return DrbdView(
         resource=resource,
         dialect=facts.drbd_dialect,
         minor=drbd_minor(resource.device),
         hosts=hosts,
-        allow_two_primaries=two,
-        become_primary_on_both=both and facts.drbd_dialect != "9",  # no startup{} option in DRBD 9
+        allow_two_primaries=effective_allow_two_primaries(resource),
+        become_primary_on_both=effective_become_primary_on_both(resource) and facts.drbd_dialect != "9",
         fencing=fencing,
         fence_peer=(resource.fence_peer_handler or facts.drbd_fence_peer) if handlers else None,
         unfence_peer=facts.drbd_unfence_peer if handlers else None,
