@@ -21,7 +21,7 @@ from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.record.lock import lock_site
 from kickbake.render.kickstart import render_kickstart
-from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative, render_liveimg
+from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative
 from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
 from kickbake.render.pxe_view import pxe_site
@@ -106,7 +106,7 @@ def _render_liveimg(
         if isinstance(image, str):
             results[node.hostname].notes.append(f"no liveimg kickstart: {image}")
             continue
-        text = render_liveimg(site_plan, node, image, digest)
+        text = render_kickstart(site_plan, node, digest, image)
         relative = liveimg_relative(node.hostname)
         findings = validate_kickstart(text, node.release.kickstart.handler)
         problems.extend(_kickstart_problem(relative, node, finding) for finding in findings)

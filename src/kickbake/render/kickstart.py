@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.paths import KICKSTARTS_DIR
+from kickbake.render.liveimg import TEMPLATE as LIVEIMG_TEMPLATE
+from kickbake.render.liveimg import BakedImage
 from kickbake.render.templating import render_template
 
 TEMPLATE = "node.ks.j2"
 ORIGIN_MARK = "# kickbake-template: "
 
 
-def render_kickstart(plan: SitePlan, node: NodeView, inputs_digest: str) -> str:
+def render_kickstart(plan: SitePlan, node: NodeView, inputs_digest: str, image: BakedImage | None = None) -> str:
+    """The node's kickstart; with `image`, its liveimg variant (installs that image tar instead of
+    %packages: kickstarts/node-liveimg.ks.j2, same snippets otherwise)."""
     assert node.release.kickstart is not None, f"{node.hostname}: {node.release.name} has no kickstart"
+    extra = {"image": image} if image is not None else {}
     return render_template(
         KICKSTARTS_DIR,
-        TEMPLATE,
+        LIVEIMG_TEMPLATE if image is not None else TEMPLATE,
         site=plan.site,
         node=node,
         ks=node.release.kickstart,
         hosts=plan.hosts_entries,
         inventory=plan.inventory.source.name,
         inputs_digest=inputs_digest,
+        **extra,
     )
 
 

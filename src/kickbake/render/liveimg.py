@@ -12,12 +12,10 @@ from pathlib import Path
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.types import ImageType
-from kickbake.paths import KICKSTARTS_DIR
 from kickbake.record.inputs import sha256_file
 from kickbake.render.pxe_view import base_url, image_of
-from kickbake.render.templating import render_template
 
-TEMPLATE = "node-liveimg.ks.j2"
+TEMPLATE = "node-liveimg.ks.j2"  # rendered by render_kickstart(..., image=BakedImage)
 SUFFIX = "-liveimg"
 
 
@@ -71,17 +69,3 @@ def baked_image(site_plan: SitePlan, node: NodeView, site_dir: Path) -> BakedIma
         return f"image {image.name} is not built yet ({relative}; run ./kb build --type tar)"
     url = f"{base_url(pxe)}/{site_plan.site.site}/{relative}"
     return BakedImage(name=image.name, file=relative, url=url, sha256=_sha256(tar))
-
-
-def render_liveimg(site_plan: SitePlan, node: NodeView, image: BakedImage, inputs_digest: str) -> str:
-    return render_template(
-        KICKSTARTS_DIR,
-        TEMPLATE,
-        site=site_plan.site,
-        node=node,
-        ks=node.release.kickstart,
-        hosts=site_plan.hosts_entries,
-        inventory=site_plan.inventory.source.name,
-        inputs_digest=inputs_digest,
-        image=image,
-    )
