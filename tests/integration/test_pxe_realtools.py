@@ -130,11 +130,13 @@ echo "dnsmasq $daemon"
 sleep 0.2
 ip link set v1 netns "$client"
 nsenter -t "$client" -n sh -c 'ip link set lo up; ip link set v1 up; ip route add default dev v1'
-for arch_class in "0 -" "7 -" "0 iPXE"; do
-    set -- $arch_class
-    nsenter -t "$client" -n "$py" "$client_py" v1 "$mac" "$1" "${2#-}"
+shift 8
+for probe in "$@"; do  # "MAC ARCH USERCLASS [CLIENT_ADDRESS]", - for no user class
+    set -- $probe
+    [ -z "${4:-}" ] || nsenter -t "$client" -n ip addr replace "$4"/24 dev v1
+    nsenter -t "$client" -n "$py" "$client_py" v1 "$1" "$2" "${3#-}" ${4:-}
 done
-curl -sS --max-time 10 "tftp://$server/pxelinux.cfg/$cfg"
+[ -z "$cfg" ] || curl -sS --max-time 10 "tftp://$server/pxelinux.cfg/$cfg"
 """
 
 
@@ -146,7 +148,8 @@ def test_live_dnsmasq_offers_the_reserved_address_and_the_right_boot_file(out_ro
     require_tool("curl")
     mac, cfg = "52:54:00:00:01:21", "01-52-54-00-00-01-21"
     output = in_netns(LIVE_DNSMASQ, SERVER, out_root / "lab-el9/pxe/dnsmasq.conf", tmp_path / "dnsmasq.pid",
-                      tmp_path / "dnsmasq.log", sys.executable, PROBE, mac, cfg)
+                      tmp_path / "dnsmasq.log", sys.executable, PROBE, mac, cfg,
+                      f"{mac} 0 -", f"{mac} 7 -", f"{mac} 0 iPXE")
     first, *lines = output.splitlines()
     bios, efi, ipxe = (json.loads(line) for line in lines[:3])
     assert bios == {"type": 2, "yiaddr": "192.168.122.11", "file": "pxelinux.0"}
@@ -158,6 +161,32 @@ def test_live_dnsmasq_offers_the_reserved_address_and_the_right_boot_file(out_ro
     # stopped by its PID: nothing of it is left
     pid = int(first.removeprefix("dnsmasq "))
     assert not Path(f"/proc/{pid}").exists() or "dnsmasq" not in Path(f"/proc/{pid}/comm").read_text()
+
+
+@pytest.mark.realtool
+def test_live_proxy_dhcp_answers_pxe_for_known_macs_only(out_root: Path, tmp_path: Path) -> None:
+    """pxe.dhcp: proxy: another server owns the addresses; dnsmasq's proxy offers carry no address
+    (yiaddr 0.0.0.0), only PXE: the boot menu for BIOS PXE ROMs, the script for iPXE; UEFI ROMs
+    get the boot file from the boot-server request to port 4011 that follows, from the address
+    the network's DHCP server gave them; a MAC the site does not know gets no answer at all."""
+    from tests.conftest import require_tool
+
+    require_tool("dnsmasq")
+    known, stranger = "52:54:00:00:01:21", "52:54:00:99:99:99"
+    output = in_netns(LIVE_DNSMASQ, SERVER, out_root / "lab-proxy/pxe/dnsmasq.conf", tmp_path / "dnsmasq.pid",
+                      tmp_path / "dnsmasq.log", sys.executable, PROBE, known, "",
+                      f"{known} 0 -", f"{known} 0 iPXE", f"{stranger} 0 -", f"{stranger} 7 -",
+                      f"{known} 7 - 192.168.122.50", f"{known} 9 - 192.168.122.50")
+    _, *lines = output.splitlines()
+    bios, ipxe, unknown_bios, unknown_efi, efi7, efi9 = (json.loads(line) for line in lines)
+    log = (tmp_path / "dnsmasq.log").read_text()
+    assert bios == {"type": 2, "yiaddr": "0.0.0.0", "file": "", "class": "PXEClient",
+                    "pxe_menu": ["kickbake BIOS (pxelinux)"]}, log
+    assert ipxe["yiaddr"] == "0.0.0.0" and ipxe["file"] == "ipxe/boot.ipxe", ipxe
+    assert unknown_bios == unknown_efi == {"type": 0}, log
+    for efi in (efi7, efi9):
+        assert efi["yiaddr"] == "0.0.0.0" and efi["file"] == "", efi
+        assert efi["boot_server"]["file"] == "grubnetx64.efi", (efi, log)
 
 
 # nginx live: workers as root only because pytest's temporary directories are private (0700).
