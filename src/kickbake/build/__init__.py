@@ -17,14 +17,13 @@ from typing import Any
 
 from kickbake.build.dib import run_dib
 from kickbake.build.payload import write_payload
-from kickbake.build.spec import BuildSpec, LockedSet, build_spec, image_named
+from kickbake.build.spec import BuildSpec, LockedSet, build_spec, image_named, package_db_path
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.paths import REPOS_DIR
 from kickbake.progress import Progress
-from kickbake.record.image import context_for_image, read_packages, write_records
+from kickbake.record.image import context_for_image, record_image
 from kickbake.record.inputs import input_hashes, inputs_digest
-from kickbake.record.licenses import enforce
 from kickbake.record.lock import image_requests, load_lock, pinned_packages
 
 
@@ -47,25 +46,22 @@ def record_built_image(site_plan: SitePlan, spec: BuildSpec, result: BuildResult
     the copy of the image's own package database that kickbake-record made at cleanup.d (so
     every image type is recorded). The site's license policy is enforced after writing them."""
     package_db = Path(spec.env["KICKBAKE_PACKAGE_DB"])
+    built = [images_dir / f"{spec.image.name}.{t}" for t in IMAGE_FILE_ORDER if t in spec.types]
+    files = [f for f in built if f.is_file()]
+    context = context_for_image(site_plan, spec.image.name, tuple(spec.elements),
+                                spec.lock.path if spec.lock else None, build_id=result.record["image_id"])
     try:
         if not package_db.is_dir():
             raise KickbakeError(f"the build left no package database in {package_db}",
                                 hint="the kickbake-record element copies it at cleanup.d; see the build log")
-        records = read_packages(package_db)
+        if not files:
+            raise KickbakeError(f"{spec.image.name}: no image file among {', '.join(str(b) for b in built)}")
+        paths = record_image(package_db, files[0], context, also=tuple(files[1:]))
     finally:
         shutil.rmtree(package_db, ignore_errors=True)
-    built = [images_dir / f"{spec.image.name}.{t}" for t in IMAGE_FILE_ORDER if t in spec.types]
-    files = [f for f in built if f.is_file()]
-    if not files:
-        raise KickbakeError(f"{spec.image.name}: no image file among {', '.join(str(b) for b in built)}")
-    context = context_for_image(site_plan, spec.image.name, tuple(spec.elements),
-                                spec.lock.path if spec.lock else None, build_id=result.record["image_id"])
-    paths = write_records(records, context, files[0], images_dir, also=tuple(files[1:]))
     result.files.extend(str(p) for p in (paths.manifest, paths.spdx, paths.cyclonedx))
     result.record["manifest_id"] = paths.image_id
-    result.record["packages"] = len(records)
-    deny = tuple(site_plan.site.licenses.deny)
-    enforce(spec.image.name, records, deny, str(site_plan.inventory.source.path))
+    result.record["packages"] = paths.packages
 
 
 def locked_set(site_plan: SitePlan, image: str, lock_path: Path) -> LockedSet | None:
@@ -104,7 +100,7 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
     digest = inputs_digest(input_hashes(site_plan.inventory))
     record = write_payload(site_plan, spec, bundles_dir, payload, digest)
     spec.env["KICKBAKE_PAYLOAD"] = str(payload)
-    spec.env["KICKBAKE_PACKAGE_DB"] = str(images_dir / f".{spec.image.name}.packagedb")
+    spec.env["KICKBAKE_PACKAGE_DB"] = str(package_db_path(payload))
     spec.env["PATH"] = dib_path()
     shutil.rmtree(spec.env["KICKBAKE_PACKAGE_DB"], ignore_errors=True)
     if spec.lock is None:

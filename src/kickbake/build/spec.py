@@ -36,6 +36,11 @@ LAYOUTS = ("vm", "baremetal")
 ROOT_LABEL = "cloudimg-rootfs"  # diskimage-builder's default root filesystem label
 
 
+def package_db_path(payload: Path) -> Path:
+    """Where kickbake-record copies the image's package database: beside the payload."""
+    return payload.with_name(payload.name.removesuffix(".payload") + ".packagedb")
+
+
 def default_layout() -> str:
     return "vm" if Path("/dev/mapper/control").exists() else "baremetal"
 
@@ -145,7 +150,7 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
         "DIB_IMAGE_CACHE": str(default_cache_dir()),
         "DIB_IMAGE_SIZE": str(image.size_gib),
         "KICKBAKE_PAYLOAD": str(payload),
-        "KICKBAKE_PACKAGE_DB": str(payload.with_name(payload.name.removesuffix(".payload") + ".packagedb")),
+        "KICKBAKE_PACKAGE_DB": str(package_db_path(payload)),
         **_release_env(site_plan, image, nodes),
     }
     baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes

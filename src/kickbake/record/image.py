@@ -40,6 +40,7 @@ class RecordPaths:
     spdx: Path
     cyclonedx: Path
     image_id: str
+    packages: int  # how many the manifest lists
 
 
 def context_for_image(site_plan: SitePlan, image: str, elements: tuple[str, ...] = (),
@@ -137,7 +138,7 @@ def write_records(records: list[PackageRecord], context: RecordContext, image_fi
     for path in texts:
         path.with_name(path.name + ".tmp").replace(path)
     paths = list(texts)
-    return RecordPaths(paths[0], paths[1], paths[2], manifest["image_id"])
+    return RecordPaths(paths[0], paths[1], paths[2], manifest["image_id"], len(records))
 
 
 def _enforce(records: list[PackageRecord], context: RecordContext) -> None:
@@ -145,15 +146,18 @@ def _enforce(records: list[PackageRecord], context: RecordContext) -> None:
     enforce(context.image, records, deny, f"sites/{context.site}.yml")
 
 
-def record_image(image_root: Path, image_file: Path, context: RecordContext) -> RecordPaths:
-    """After a build: `image_root` is the image's tree or its tar; files go next to image_file.
-    The files are written first (to inspect), then the site's license policy is enforced (exit 2)."""
+def record_image(image_root: Path, image_file: Path, context: RecordContext, also: tuple[Path, ...] = ()
+                 ) -> RecordPaths:
+    """After a build: `image_root` is the image's tree, its tar, or the copy of its package
+    database the build made; files go next to image_file (`also`: the same image in other
+    formats). The files are written first (to inspect), then the site's license policy is
+    enforced (exit 2)."""
     if image_root.is_file():
         with tempfile.TemporaryDirectory(prefix="kickbake-record-") as temporary:
             records = read_packages(_extract_databases(image_root, Path(temporary)))
     else:
         records = read_packages(image_root)
-    paths = write_records(records, context, image_file, image_file.parent)
+    paths = write_records(records, context, image_file, image_file.parent, also)
     _enforce(records, context)
     return paths
 
