@@ -37,6 +37,11 @@ SYSTEM_TOOLS: dict[str, str] = {
     "debugfs": "e2fsprogs",
     "wipefs": "util-linux",
     "drbdmeta": "drbd-utils",
+    # the controller's first-boot Nova bootstrap against a real MariaDB (server binaries only:
+    # mariadb-server would start a server on this host)
+    "mariadbd": "mariadb-server-core",
+    "mariadb-install-db": "mariadb-server-core",
+    "mysql": "mariadb-client-core",
     # PXE (issue 6): config checks, live DHCP/TFTP in a network namespace, the qemu network boot
     "dnsmasq": "dnsmasq-base",
     "nginx": "nginx",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.firstboot import actions, agent, storage
+from kickbake.firstboot import actions, agent, openstack, storage
 from kickbake.firstboot.steps import ACTIONS
 from tests.conftest import require_tool
 
@@ -26,7 +26,7 @@ def test_agent_implements_every_action_of_the_contract() -> None:
     assert sorted(agent.ACTIONS) == sorted(ACTIONS)
 
 
-@pytest.mark.parametrize("module", [agent, actions, storage])
+@pytest.mark.parametrize("module", [agent, actions, openstack, storage])
 def test_agent_stays_python_2_7_compatible(module: object) -> None:
     """It runs on the node's python (2.7 on Fedora 15/16): no f-strings, annotations, walrus."""
     tree = ast.parse(Path(module.__file__).read_text())  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from kickbake import pipeline
 from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import cluster_views, cman_multicast, drbd_minor, lvm_filters
+from kickbake.render import steps
 from tests.bundles import TEST_SECRETS, render, tree
 from tests.conftest import BUNDLED, ROOT, SITES
 
@@ -257,3 +258,20 @@ def test_a_device_that_is_not_drbd_n_is_a_file_line_error_and_nothing_is_written
     line = text.splitlines().index("    device: /dev/drbd0") + 1
     assert str(caught.value.problems[0]).startswith(f"{site}:{line}: drbd[0].device: '/dev/sdz' is not a DRBD device")
     assert not (out_root / "lab-debian").exists()
+
+
+def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() -> None:
+    """DOMAIN.md NV5: the DB bootstrap runs once, on one controller; computes only enable theirs."""
+    site_plan = plan(load_site(SITES / "lab-el9.yml"))
+    controller = steps.openstack_steps(site_plan, site_plan.node("controller"))
+    assert [s.id for s in controller] == ["nova-db-prepare", "rabbitmq-user", "nova-manage:api_db",
+                                          "nova-manage:map-cell0", "nova-manage:create-cell1", "nova-manage:db",
+                                          "start-services:nova"]
+    assert controller[0].args == {"config": "/etc/nova/nova.conf", "service": "mariadb"}
+    assert all(s.once for s in controller if s.id.startswith("nova-manage:"))
+    assert controller[-1].args["services"] == ["openstack-nova-api", "openstack-nova-scheduler",
+                                               "openstack-nova-conductor", "openstack-nova-novncproxy"]
+    assert steps.openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
+    legacy = plan(load_site(SITES / "lab-legacy.yml"))
+    assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \
+        ["nova-manage", "db", "sync"]

@@ -21,7 +21,7 @@ from kickbake.paths import PACKAGE_DIR
 from kickbake.record.inputs import sha256_file
 
 FIRSTBOOT_DIR = PACKAGE_DIR / "firstboot"
-AGENT_MODULES = ("actions.py", "storage.py")  # installed beside the agent on the node
+AGENT_MODULES = ("actions.py", "openstack.py", "storage.py")  # installed beside the agent on the node
 
 
 def rpm_repo_file(repos: list[Repo]) -> str:

@@ -24,17 +24,21 @@ class Result(object):
         self.out = out
 
 
-def run(argv, check=True, env=None):
-    """Run a command (argument list, never a shell); output merged. Raises StepFailed on error."""
+def run(argv, check=True, env=None, input=None, secret=None):
+    """Run a command (argument list, never a shell); output merged; `input` goes to its stdin.
+    Raises StepFailed on error; `secret` (a password in argv) is masked in that message, which
+    ends up in the journal and the log file."""
     full_env = dict(os.environ)
     full_env.update(env or {})
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env)
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE if input is not None else None,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=full_env)
     except OSError as error:
         raise StepFailed("%s: %s" % (argv[0], error))
-    out = proc.communicate()[0].decode("utf-8", "replace")
+    out = proc.communicate(input.encode("utf-8") if input is not None else None)[0].decode("utf-8", "replace")
     if check and proc.returncode != 0:
-        raise StepFailed("%s exited %d: %s" % (" ".join(argv), proc.returncode, out.strip()[-400:]))
+        shown = ["********" if secret and word == secret else word for word in argv]
+        raise StepFailed("%s exited %d: %s" % (" ".join(shown), proc.returncode, out.strip()[-400:]))
     return Result(proc.returncode, out)
 
 

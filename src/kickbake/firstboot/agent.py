@@ -19,10 +19,11 @@ import sys
 import time
 
 try:  # in the kickbake package (tests, build) or beside this file on the node
-    from kickbake.firstboot import actions, storage
+    from kickbake.firstboot import actions, openstack, storage
 except ImportError:  # pragma: no cover - on the node
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import actions  # type: ignore[no-redef]
+    import openstack  # type: ignore[no-redef]
     import storage  # type: ignore[no-redef]
 
 # one function per action of kickbake.firstboot.steps.ACTIONS (a test keeps the two equal)
@@ -43,6 +44,8 @@ ACTIONS = {
     "vg-create-shared": storage.vg_create_shared,
     "vg-lock-start": storage.vg_lock_start,
     "lv-create": storage.lv_create,
+    "nova-db-prepare": openstack.nova_db_prepare,
+    "rabbitmq-user": openstack.rabbitmq_user,
     "run": actions.run_command,
 }
 

@@ -31,6 +31,8 @@ ACTIONS: dict[str, str] = {
     "vg-create-shared": "args: vg, devices, lock_type (dlm|clvm|none). ONE node; skipped if VG/PV label exists.",
     "vg-lock-start": "args: vg, timeout. Other nodes: wait for the VG to appear, then vgchange --lock-start.",
     "lv-create": "args: vg, lv, size, activation (ey|sy|y). ONE node; skipped if the LV exists.",
+    "nova-db-prepare": "args: config, service. Start the SQL server; create Nova's databases and user from nova.conf.",
+    "rabbitmq-user": "args: config, service. Start RabbitMQ; add (or re-password) nova.conf's user, grant /.",
     "run": "args: argv. A fixed command from kickbake's templates (never inventory text through a shell).",
 }
 

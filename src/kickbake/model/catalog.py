@@ -47,6 +47,8 @@ class StackFacts(Frozen):
     devices_file: bool  # lvm2 uses /etc/lvm/devices/system.devices by default
     pacemaker_fencing_property: str = "stonith-enabled"
     nova_conf: Literal["ini", "flagfile"] = "ini"  # flagfile: Diablo-era `--flag=value` (before Essex)
+    sql_service: str = "mariadb"  # the controller's database server unit (mysqld before MariaDB)
+    broker_service: str = "rabbitmq-server"
 
 
 class Release(Frozen):

@@ -70,6 +70,7 @@ class SiteBundles:
         node_steps = steps.base_steps(self.plan, node) + steps.drbd_steps(node.hostname, resources)
         if view is not None:
             node_steps += steps.cluster_steps(self.plan, node, view, vgs)
+        node_steps += steps.openstack_steps(self.plan, node)
         return builder, tuple(node_steps)
 
 
