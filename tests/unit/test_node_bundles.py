@@ -274,4 +274,4 @@ def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() 
     assert steps.openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
     legacy = plan(load_site(SITES / "lab-legacy.yml"))
     assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \
-        ["nova-manage", "db", "sync"]
+        ["su", "-s", "/bin/sh", "-c", "nova-manage db sync", "nova"]

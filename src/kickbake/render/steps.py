@@ -26,16 +26,22 @@ WAIT_QUORUM = ["timeout", str(WAIT_SECONDS), "sh", "-c", "until corosync-quorumt
 
 
 # Nova's database bootstrap per nova.conf dialect (install guide order; DOMAIN.md NV5): cells v2
-# since Ocata; Diablo (the flag file) has one database and no cells.
+# since Ocata; Diablo (the flag file) has one database and no cells. Run as the nova user, as the
+# install guides do: run as root, nova-manage leaves root-owned logs the services cannot open.
 NOVA_DB_SYNC = {
     "ini": (
-        ("api_db", ["nova-manage", "api_db", "sync"]),
-        ("map-cell0", ["nova-manage", "cell_v2", "map_cell0"]),
-        ("create-cell1", ["nova-manage", "cell_v2", "create_cell", "--name=cell1", "--verbose"]),
-        ("db", ["nova-manage", "db", "sync"]),
+        ("api_db", "nova-manage api_db sync"),
+        ("map-cell0", "nova-manage cell_v2 map_cell0"),
+        ("create-cell1", "nova-manage cell_v2 create_cell --name=cell1 --verbose"),
+        ("db", "nova-manage db sync"),
     ),
-    "flagfile": (("db", ["nova-manage", "db", "sync"]),),
+    "flagfile": (("db", "nova-manage db sync"),),
 }
+
+
+def as_nova(command: str) -> list[str]:
+    """A fixed nova-manage command line (kickbake's text, never the inventory's) as user nova."""
+    return ["su", "-s", "/bin/sh", "-c", command, "nova"]
 
 
 def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
@@ -159,8 +165,8 @@ def openstack_steps(plan: SitePlan, node: NodeView) -> list[Step]:
         Step("nova-db-prepare", "nova-db-prepare", {"config": NOVA_CONF, "service": facts.sql_service}),
         Step("rabbitmq-user", "rabbitmq-user", {"config": NOVA_CONF, "service": facts.broker_service}),
     ]
-    for name, argv in NOVA_DB_SYNC[facts.nova_conf]:
-        steps.append(Step(f"nova-manage:{name}", "run", {"argv": argv}, once=True))
+    for name, command in NOVA_DB_SYNC[facts.nova_conf]:
+        steps.append(Step(f"nova-manage:{name}", "run", {"argv": as_nova(command)}, once=True))
     nova = [s for s in node.release.services.get("openstack-controller", ()) if s not in backends]
     steps.append(Step("start-services:nova", "start-services", {"services": nova}))
     return steps
