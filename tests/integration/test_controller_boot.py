@@ -44,7 +44,7 @@ def test_controller_first_boot_bootstraps_nova(images: Path, tmp_path: Path) -> 
     assert {"nova-api", "mariadb-server", "rabbitmq-server"} <= installed
     system = system_disk(images / "controller.qcow2", tmp_path / "controller.raw")
     vm = Vm("controller", images / "controller.vmlinuz", images / "controller.initrd", [system],
-            [(MAC, "user,restrict=on")], "kickbake.node=controller", tmp_path, timeout=2400, memory=3072)
+            [(MAC, "user,restrict=on")], "kickbake.node=controller", tmp_path, timeout=2400, memory=3072, cpus=2)
     vm.start()
     code = vm.wait_exit(2400)
     print(f"\nBOOT controller: first boot (Nova bootstrap) and probe in {time.monotonic() - vm.started:.0f}s")

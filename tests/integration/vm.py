@@ -50,6 +50,7 @@ class Vm:
     workdir: Path
     timeout: int = 900
     memory: int = 1536
+    cpus: int = 1  # TCG runs one host thread per vCPU (MTTCG)
     proc: subprocess.Popen[bytes] | None = None
     started: float = field(default=0.0)
 
@@ -63,7 +64,7 @@ class Vm:
 
     def argv(self) -> list[str]:
         argv = ["timeout", "--signal=KILL", str(self.timeout), "qemu-system-x86_64", "-accel", "tcg",
-                "-m", str(self.memory), "-smp", "1", "-display", "none", "-no-reboot",
+                "-m", str(self.memory), "-smp", str(self.cpus), "-display", "none", "-no-reboot",
                 "-serial", f"file:{self.console}", "-serial", f"file:{self.markers}",
                 "-kernel", str(self.kernel), "-initrd", str(self.initrd),
                 "-append", f"root=LABEL={ROOT_LABEL} ro console=ttyS0 kickbake.report=ttyS1 {self.append}"]

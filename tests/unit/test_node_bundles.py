@@ -269,8 +269,8 @@ def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() 
                                           "start-services:nova"]
     assert controller[0].args == {"config": "/etc/nova/nova.conf", "service": "mariadb"}
     assert all(s.once for s in controller if s.id.startswith("nova-manage:"))
-    assert controller[-1].args["services"] == ["openstack-nova-api", "openstack-nova-scheduler",
-                                               "openstack-nova-conductor", "openstack-nova-novncproxy"]
+    assert controller[-1].args["services"] == ["openstack-nova-conductor", "openstack-nova-scheduler",
+                                               "openstack-nova-novncproxy", "openstack-nova-api"]
     assert steps.openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
     legacy = plan(load_site(SITES / "lab-legacy.yml"))
     assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \
