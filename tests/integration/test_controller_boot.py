@@ -1,7 +1,8 @@
 """Proof on this machine: build the lab-debian controller image (installing exactly a fresh lock)
 and boot it under qemu (TCG) as `controller`: its first boot starts MariaDB and RabbitMQ, creates
 Nova's databases and users from the baked nova.conf, runs nova-manage's schema and cells
-bootstrap once, and starts the Nova services (DOMAIN.md NV5 and runbook 4b step 11).
+bootstrap once (DOMAIN.md NV5 and runbook 4b step 11). The Nova services stay enabled, not
+started: they need Keystone and Placement, which the lab does not have.
 
 Slow (build ~4 min, first boot several minutes under emulation): marked slow, run by ./kb test."""
 
@@ -51,11 +52,10 @@ def test_controller_first_boot_bootstraps_nova(images: Path, tmp_path: Path) -> 
     lines = vm.lines()
     assert code == 0, lines
     for step in ("nova-db-prepare", "rabbitmq-user", "nova-manage:api_db", "nova-manage:map-cell0",
-                 "nova-manage:create-cell1", "nova-manage:db", "start-services:nova"):
+                 "nova-manage:create-cell1", "nova-manage:db"):
         assert any(line.startswith(f"KICKBAKE step {step} ok") for line in lines), (step, lines)
     assert vm.probe("done-stamp"), lines
     active = dict(line.split(maxsplit=1) for line in vm.probe("active"))
-    assert active == {s: "active" for s in ("mariadb", "rabbitmq-server", "nova-api", "nova-scheduler",
-                                           "nova-conductor")}, lines
+    assert active["mariadb"] == active["rabbitmq-server"] == "active", lines
     assert vm.probe("cells") == ["cell0 cell1"], lines
     assert "nova" in vm.probe("rabbit-users")[0].split(), lines

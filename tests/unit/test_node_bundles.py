@@ -265,12 +265,9 @@ def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() 
     site_plan = plan(load_site(SITES / "lab-el9.yml"))
     controller = steps.openstack_steps(site_plan, site_plan.node("controller"))
     assert [s.id for s in controller] == ["nova-db-prepare", "rabbitmq-user", "nova-manage:api_db",
-                                          "nova-manage:map-cell0", "nova-manage:create-cell1", "nova-manage:db",
-                                          "start-services:nova"]
+                                          "nova-manage:map-cell0", "nova-manage:create-cell1", "nova-manage:db"]
     assert controller[0].args == {"config": "/etc/nova/nova.conf", "service": "mariadb"}
     assert all(s.once for s in controller if s.id.startswith("nova-manage:"))
-    assert controller[-1].args["services"] == ["openstack-nova-conductor", "openstack-nova-scheduler",
-                                               "openstack-nova-novncproxy", "openstack-nova-api"]
     assert steps.openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
     legacy = plan(load_site(SITES / "lab-legacy.yml"))
     assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \

@@ -154,19 +154,19 @@ def _vg_steps(hostname: str, view: ClusterView, vg: VolumeGroup) -> list[Step]:
 
 def openstack_steps(plan: SitePlan, node: NodeView) -> list[Step]:
     """The first controller bootstraps Nova's backends once (NV5: on one controller): its
-    database server and broker get Nova's databases and user from nova.conf, nova-manage builds
-    the schema (and cells), then the Nova services start. The other nodes only enable theirs."""
+    database server and broker get Nova's databases and user from nova.conf, then nova-manage
+    builds the schema (and cells). The Nova services are only enabled (base_steps): they also
+    need Keystone and Placement, which kickbake does not deploy (measured: nova-conductor exits
+    with MissingAuthPlugin without a [placement] auth section), so they come up on a later boot
+    once those exist. The other nodes only enable theirs."""
     controllers = [n.hostname for n in plan.nodes if n.openstack is OpenStackRole.CONTROLLER]
     if node.openstack is not OpenStackRole.CONTROLLER or node.hostname != controllers[0]:
         return []
     facts = node.release.facts
-    backends = (facts.sql_service, facts.broker_service)
     steps = [
         Step("nova-db-prepare", "nova-db-prepare", {"config": NOVA_CONF, "service": facts.sql_service}),
         Step("rabbitmq-user", "rabbitmq-user", {"config": NOVA_CONF, "service": facts.broker_service}),
     ]
     for name, command in NOVA_DB_SYNC[facts.nova_conf]:
         steps.append(Step(f"nova-manage:{name}", "run", {"argv": as_nova(command)}, once=True))
-    nova = [s for s in node.release.services.get("openstack-controller", ()) if s not in backends]
-    steps.append(Step("start-services:nova", "start-services", {"services": nova}))
     return steps
