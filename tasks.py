@@ -90,12 +90,14 @@ def demo(c, json=False, build=True, debug=False):
 
 @task(help={**SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
             "dry_run": "print the exact disk-image-create command and environment, build nothing",
-            "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)"})
+            "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)",
+            "from_mirror": "build from ./kb mirror's snapshot of the lock only (offline rebuild, Debian images)"})
 @reported
-def build(c, site, image=None, type="", dry_run=False, layout="", json=False, debug=False):
+def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=False, json=False, debug=False):
     """Bake a site's node images with diskimage-builder into output/<site>/images/."""
     types = tuple(t for t in type.split(",") if t)
-    print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr()), json)
+    print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr(),
+                                     from_mirror=from_mirror), json)
 
 
 @task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from kickbake.errors import BadInput
 
-CARRIED_OVER = ("secrets", "images")
+CARRIED_OVER = ("secrets", "images", "repos")  # repos: ./kb mirror's snapshot
 _GENERATION = re.compile(r"^\.(?P<site>.+)\.(?P<n>\d+)$")
 
 

@@ -229,14 +229,16 @@ BUILD_HOST_TOOLS = ("debootstrap", "qemu-img", "mksquashfs", "sudo", "sgdisk", "
 
 def build_site(site_path: str | Path, image: str | None = None, types: tuple[str, ...] = (), layout: str = "",
                dry_run: bool = False, out_root: Path = OUTPUT_DIR,
-               progress: Progress | None = None, lock_path: Path | None = None) -> list[BuildResult]:
+               progress: Progress | None = None, lock_path: Path | None = None,
+               from_mirror: bool = False) -> list[BuildResult]:
     """Render the site (its node bundles are baked into the images), then build its images,
-    installing exactly the pins of repos/<site>.lock (or lock_path) when there is one.
+    installing exactly the pins of repos/<site>.lock (or lock_path) when there is one; with
+    from_mirror, from ./kb mirror's snapshot of that lock and nothing else (an offline rebuild).
     With dry_run nothing is written: only the exact disk-image-create commands are returned."""
     if not dry_run:
         render_site(site_path, out_root, progress)
     site_plan, _ = check_site(site_path)
-    return build_images(site_plan, out_root, image, types, layout, dry_run, progress, lock_path)
+    return build_images(site_plan, out_root, image, types, layout, dry_run, progress, lock_path, from_mirror)
 
 
 def missing_build_tools() -> list[str]:

@@ -99,6 +99,6 @@ def test_lock_record_update_mirror_through_the_cli(tmp_path: Path) -> None:
 
     mirrored = _kb(root, "mirror", "--site", str(site), "--json")
     assert mirrored.returncode == 0, mirrored.stderr
-    mirror = root / "output" / "fixture-lab" / "mirror" / "kb-fixture"
+    mirror = root / "output" / "fixture-lab" / "repos" / "kb-fixture"  # published by ./kb serve
     assert sorted(p.name for p in mirror.rglob("*.rpm"))[:2] == ["chrony-1.0-1.noarch.rpm", "kb-lib-1.1-1.noarch.rpm"]
     assert len(list(mirror.rglob("*.rpm"))) == 5 and (mirror / "repodata" / "repomd.xml").is_file()

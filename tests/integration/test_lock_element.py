@@ -38,7 +38,8 @@ def run_script(script: Path, env: dict[str, str]) -> subprocess.CompletedProcess
 def test_install_and_verify_the_pins_with_dnf_and_rpm(tmp_path: Path) -> None:
     for tool in ("rpmbuild", "createrepo_c", "dnf", "rpm"):
         require_tool(tool)
-    packages = [FakePackage("kb-lib", "1.0", "MIT"), FakePackage("kb-tool", "2.1", "GPLv2+", ("kb-lib >= 1.0",))]
+    packages = [FakePackage("kb-lib", "1.0", "MIT"), FakePackage("kb-tool", "2.1", "GPLv2+", ("kb-lib >= 1.0",)),
+                FakePackage("kb-extra", "3.0", "MIT")]
     repo = build_repo(tmp_path, packages)
     request = ImageRequest("node", "fedora-43", "rpm", (Repo(name="fixture", kind="rpm", baseurl=f"file://{repo}"),),
                            ("kb-tool",))
@@ -58,6 +59,13 @@ def test_install_and_verify_the_pins_with_dnf_and_rpm(tmp_path: Path) -> None:
     verified = run_script(VERIFY, env)
     assert verified.returncode == 0, verified.stderr
     assert "all 2 locked packages installed at their locked versions" in verified.stdout
+    assert "not in the lock" not in verified.stderr
+
+    # an element installs a package the lock never resolved: built, but said (offline it would fail)
+    dnf_install(tmp_path, repo, root, ["kb-extra"])
+    unlocked = run_script(VERIFY, env)
+    assert unlocked.returncode == 0, unlocked.stderr
+    assert "warning: 1 installed packages are not in the lock:\n  kb-extra-3.0-1.noarch\n" in unlocked.stderr
 
     # the repo moves on and something pulls the newest kb-lib: the image no longer matches its lock
     newer = build_repo(tmp_path / "later", [FakePackage("kb-lib", "1.1", "MIT")])

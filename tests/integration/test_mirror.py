@@ -4,6 +4,8 @@ lock accept again."""
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ from kickbake.errors import KickbakeError
 from kickbake.model.catalog import Repo
 from kickbake.record.lock import ImageRequest, lock_images, pinned_packages
 from kickbake.record.mirror import fetch, file_checksum, http_session, mirror_packages, write_deb_index
-from tests.conftest import require_tool
+from tests.conftest import ROOT, require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo
 
 pytestmark = pytest.mark.realtool
@@ -109,10 +111,11 @@ def test_checksum_mismatch_is_refused(served: dict, tmp_path: Path) -> None:
     assert not (tmp_path / "o.rpm").exists()
 
 
-def _build_deb(pool: Path, name: str, version: str, depends: str = "") -> None:
+def _build_deb(pool: Path, name: str, version: str, depends: str = "", priority: str = "optional") -> None:
     tree = pool.parent / "build" / name
     (tree / "DEBIAN").mkdir(parents=True)
     control = f"Package: {name}\nVersion: {version}\nArchitecture: all\nMaintainer: kickbake <kb@example.invalid>\n"
+    control += f"Priority: {priority}\n"
     control += f"Depends: {depends}\n" if depends else ""
     (tree / "DEBIAN" / "control").write_text(control + f"Description: kickbake test package {name}\n")
     target = pool / name[0] / name
@@ -143,3 +146,80 @@ def test_debian_lock_and_mirror_with_dpkg_scanpackages(tmp_path: Path) -> None:
                    components=("main",), gpgcheck=False)
     again = lock_images("deb", [ImageRequest("node", "debian-12", "deb", (offline,), ("kb-b",))], tmp_path / "c2")
     assert again["images"]["node"]["packages"] == packages
+
+
+def _apt(scratch: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """apt-get with its state, cache and sources in `scratch`: the host's apt is not touched."""
+    options = [f"Dir::State={scratch / 'state'}", f"Dir::State::status={scratch / 'status'}",
+               f"Dir::Cache={scratch / 'cache'}", f"Dir::Etc::SourceList={scratch / 'sources.list'}",
+               "Dir::Etc::SourceParts=/dev/null", "APT::Architecture=amd64", "Debug::NoLocking=1",
+               "APT::Sandbox::User=root"]
+    argv = ["apt-get", "-q"] + [f"-o{o}" for o in options] + list(args)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=120)
+
+
+def test_debian_snapshot_pins_the_bootstrap_and_is_signed_for_apt(tmp_path: Path) -> None:
+    """The lock pins debootstrap's Priority: required set and the builder base with the site's
+    packages; ./kb mirror flattens the release's suites into one signed repo that real apt
+    accepts (signature and index hashes), holding exactly the locked packages."""
+    for tool in ("dpkg-deb", "dpkg-scanpackages", "gpg", "gpgv", "apt-get"):
+        require_tool(tool)
+    from kickbake.record.site import mirror_site, mirrored_repo
+
+    upstream = tmp_path / "upstream"
+    for name, depends, priority in (("kb-a", "", "optional"), ("kb-b", "kb-a (>= 1.0)", "optional"),
+                                    ("kb-base", "", "required"), ("kb-tool", "", "optional"),
+                                    ("kb-unused", "", "optional")):
+        _build_deb(upstream / "pool" / "main", name, "1.0-1", depends, priority)
+    write_deb_index(upstream, "dists/bookworm/main/binary-amd64")
+    repo = Repo(name="deb-fixture", kind="deb", baseurl=f"file://{upstream}", suite="bookworm", components=("main",),
+                gpgcheck=False)
+    request = ImageRequest("storage-node", "debian-12", "deb", (repo,), ("kb-b",), base=("kb-tool",),
+                           bootstrap="minbase")
+    lock = lock_images("lab-debian", [request], tmp_path / "cache")
+    entry = lock["images"]["storage-node"]
+    assert [p["name"] for p in entry["packages"]] == ["kb-a", "kb-b", "kb-base", "kb-tool"]
+    assert entry["requested"] == ["kb-b"] and entry["base"] == ["kb-tool"] and entry["bootstrap"] == "minbase"
+
+    repos_dir, out_root = tmp_path / "repos", tmp_path / "out"
+    repos_dir.mkdir()
+    (out_root / "lab-debian").mkdir(parents=True)
+    (repos_dir / "lab-debian.lock").write_text(json.dumps(lock))
+    result = mirror_site(ROOT / "sites" / "lab-debian.yml", out_root, repos_dir)
+    snapshot = out_root / "lab-debian" / "repos"
+    assert result.repos == {"debian-12": 4}
+    assert sorted(p.name for p in snapshot.rglob("*.deb")) == [
+        "kb-a_1.0-1_all.deb", "kb-b_1.0-1_all.deb", "kb-base_1.0-1_all.deb", "kb-tool_1.0-1_all.deb"]
+    secret = out_root / "lab-debian" / "secrets" / "mirror-signing-key.asc"  # not under the served repos/
+    assert secret.stat().st_mode & 0o777 == 0o600 and "PRIVATE KEY" in secret.read_text()
+    assert not [p for p in snapshot.rglob("*") if "PRIVATE KEY" in (p.read_text(errors="replace") if p.is_file() else "")]
+    assert mirrored_repo(lock, "storage-node", snapshot) == ("debian-12", "bookworm", snapshot / "kickbake-mirror.gpg")
+    in_release = snapshot / "debian-12" / "dists" / "bookworm" / "InRelease"
+    verified = subprocess.run(["gpgv", "--keyring", result.keyring, str(in_release)], capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stderr
+
+    scratch = tmp_path / "apt"
+    for directory in ("state/lists/partial", "cache/archives/partial"):
+        (scratch / directory).mkdir(parents=True)
+    (scratch / "status").write_text("")
+    (scratch / "sources.list").write_text(
+        f"deb [signed-by={result.keyring}] file://{snapshot / 'debian-12'} bookworm main\n")
+    updated = _apt(scratch, "update")
+    assert updated.returncode == 0 and "W:" not in updated.stdout + updated.stderr, updated.stdout + updated.stderr
+    fetched = _apt(scratch, "-s", "install", "kb-b", "kb-base")
+    assert fetched.returncode == 0, fetched.stderr
+    assert "Inst kb-a (1.0-1 " in fetched.stdout and "Inst kb-b (1.0-1 " in fetched.stdout
+
+    # a tampered index no longer matches the signed Release: apt refuses the repo
+    index = snapshot / "debian-12/dists/bookworm/main/binary-amd64/Packages"
+    index.write_text(index.read_text().replace("kb-tool", "kb-evil"))
+    (snapshot / "debian-12/dists/bookworm/main/binary-amd64/Packages.xz").unlink()
+    shutil.rmtree(scratch / "state" / "lists")
+    (scratch / "state/lists/partial").mkdir(parents=True)
+    tampered = _apt(scratch, "update")
+    assert tampered.returncode != 0 and "Hash Sum mismatch" in tampered.stdout + tampered.stderr
+
+    # a snapshot that lost a locked package is refused before any build starts
+    next(snapshot.rglob("kb-base_1.0-1_all.deb")).unlink()
+    with pytest.raises(KickbakeError, match=r"lacks 1 locked packages \(first: pool/main/k/kb-base/"):
+        mirrored_repo(lock, "storage-node", snapshot)

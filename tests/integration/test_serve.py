@@ -129,12 +129,17 @@ def test_refuses_everything_outside_the_published_directories(server, out_root: 
 def test_a_rerender_swaps_the_generation_under_a_running_server(server, out_root: Path) -> None:
     port, _ = server
     before = (out_root / SITE).resolve()
+    snapshot = out_root / SITE / "repos" / "el9-baseos" / "repodata"  # what ./kb mirror writes
+    snapshot.mkdir(parents=True)
+    (snapshot / "repomd.xml").write_text("<repomd/>\n")
     render_site(SITES / f"{SITE}.yml", out_root)
     assert (out_root / SITE).resolve() != before and not before.exists()
     response, body = fetch(port, f"/{SITE}/kickstarts/controller.ks")
     assert response.status == 200 and body == (out_root / SITE / "kickstarts/controller.ks").read_bytes()
     response, _ = fetch(port, f"/{SITE}/images/storage-node.tar", "HEAD")  # carried over
     assert response.status == 200
+    response, body = fetch(port, f"/{SITE}/repos/el9-baseos/repodata/repomd.xml")  # the mirror too
+    assert response.status == 200 and body == b"<repomd/>\n"
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ from kickbake.build.payload import write_payload
 from kickbake.build.spec import build_spec, image_named
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.model import load_site, plan
+from kickbake.model.catalog import load_releases
 from kickbake.pipeline import render_site
 from kickbake.record.lock import image_requests
 from tests.conftest import ROOT, SITES
@@ -116,8 +117,12 @@ def test_unknown_image_and_type_are_refused() -> None:
         build_spec(site_plan, site_plan.site.images[0], ("vmdk",), layout="baremetal")
 
 
-def write_lock(path: Path, site: str, image: str, requested: list[str]) -> None:
-    """A lock as ./kb lock writes it (format, requested set, resolved packages): two packages."""
+def write_lock(path: Path, site: str, image: str, requested: list[str], base: list[str] | None = None,
+               bootstrap: str = "minbase") -> None:
+    """A lock as ./kb lock writes it (format, requested set, builder base, resolved packages): two
+    packages. The base defaults to debian-12's."""
+    if base is None:
+        base = sorted(load_releases()["debian-12"].dib["base_packages"])
     packages = [
         {"name": "drbd-utils", "epoch": None, "version": "9.22.0", "release": "1", "arch": "amd64", "repo": "debian-12",
          "checksum": "sha256:" + "a" * 64, "location": "pool/main/d/drbd-utils/drbd-utils_9.22.0-1_amd64.deb"},
@@ -126,7 +131,7 @@ def write_lock(path: Path, site: str, image: str, requested: list[str]) -> None:
     ]
     lock = {"format": "kickbake-lock/1", "site": site, "images": {image: {
         "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {}, "groups": [],
-        "requested": requested, "packages": packages}}}
+        "requested": requested, "base": base, "bootstrap": bootstrap, "packages": packages}}}
     path.write_text(json.dumps(lock))
 
 
@@ -160,5 +165,18 @@ def test_a_stale_lock_is_refused_with_the_command_that_fixes_it(tmp_path: Path) 
     with pytest.raises(BadInput, match=r"lock of image storage-node is stale") as caught:
         locked_set(site_plan, "storage-node", lock)
     assert str(caught.value) == (f"{lock}: images.storage-node.requested: the lock of image storage-node is stale: "
-                                 "the site asks for another package set (hint: re-lock: ./kb lock --site lab-debian)")
+                                 "the site (or its release's image builder base) asks for another package set "
+                                 "(hint: re-lock: ./kb lock --site lab-debian)")
     assert locked_set(site_plan, "storage-node", tmp_path / "absent.lock") is None
+
+
+def test_a_lock_made_before_the_builder_base_was_pinned_is_stale(tmp_path: Path) -> None:
+    """Same site packages, but the release's image-builder base (or bootstrap) changed since."""
+    site_plan = plan(load_site(SITES / "lab-debian.yml"))
+    [request] = [r for r in image_requests(site_plan) if r.image == "storage-node"]
+    lock = tmp_path / "lab-debian.lock"
+    write_lock(lock, "lab-debian", "storage-node", list(request.packages), base=[], bootstrap="")
+    with pytest.raises(BadInput, match=r"lock of image storage-node is stale"):
+        locked_set(site_plan, "storage-node", lock)
+    write_lock(lock, "lab-debian", "storage-node", list(request.packages))
+    assert locked_set(site_plan, "storage-node", lock) is not None

@@ -10,21 +10,26 @@ import json
 import os
 import shutil
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kickbake.build.dib import run_dib
 from kickbake.build.payload import write_payload
-from kickbake.build.spec import BuildSpec, LockedSet, build_spec, image_named, package_db_path
+from kickbake.build.spec import BuildSpec, LockedSet, MirrorSource, build_spec, image_named, package_db_path
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.paths import REPOS_DIR
 from kickbake.progress import Progress
 from kickbake.record.image import context_for_image, record_image
 from kickbake.record.inputs import input_hashes, inputs_digest
-from kickbake.record.lock import image_requests, load_lock, pinned_packages
+from kickbake.record.lock import image_requests, load_lock, lock_matches, pinned_packages
+from kickbake.record.site import mirrored_repo
+from kickbake.serve import make_server
 
 
 @dataclass
@@ -74,9 +79,10 @@ def locked_set(site_plan: SitePlan, image: str, lock_path: Path) -> LockedSet | 
     entry = lock["images"].get(image)
     if request is None:
         return None
-    if entry is None or entry.get("requested") != sorted(request.packages):
+    if entry is None or not lock_matches(entry, request):
         raise BadInput(Problem(str(lock_path), 0, f"images.{image}.requested",
-                               f"the lock of image {image} is stale: the site asks for another package set",
+                               f"the lock of image {image} is stale: the site (or its release's image builder "
+                               "base) asks for another package set",
                                f"re-lock: ./kb lock --site {site_plan.site.site}"))
     return LockedSet(lock_path, entry["kind"], tuple(pinned_packages(lock, image)))
 
@@ -124,19 +130,52 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
     return result
 
 
+@contextmanager
+def mirror_server(out_root: Path, site: str, dry_run: bool = False) -> Iterator[str]:
+    """The site's published repos/ (./kb mirror's snapshot) on 127.0.0.1 for one build; the chroot
+    shares the host's network, so debootstrap and apt inside it reach the same address."""
+    if dry_run:
+        yield f"http://127.0.0.1:PORT/{site}/repos/"
+        return
+    with open(os.devnull, "w") as quiet:
+        server = make_server(out_root, site, "127.0.0.1", 0, log_stream=quiet)
+        thread = threading.Thread(target=server.serve_forever, name="kickbake-mirror", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}/{site}/repos/"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _mirror_source(lock_path: Path, image: str, repos_root: Path, base_url: str) -> MirrorSource:
+    directory, suite, keyring = mirrored_repo(load_lock(lock_path), image, repos_root)
+    return MirrorSource(f"{base_url}{directory}/", suite, keyring)
+
+
 def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, types: tuple[str, ...] = (),
                  layout: str = "", dry_run: bool = False, progress: Progress | None = None,
-                 lock_path: Path | None = None) -> list[BuildResult]:
+                 lock_path: Path | None = None, from_mirror: bool = False) -> list[BuildResult]:
     """Build one image of the site (or all of them); with dry_run only say what would run.
-    With a lock (repos/<site>.lock unless lock_path says otherwise) the build installs its pins."""
+    With a lock (repos/<site>.lock unless lock_path says otherwise) the build installs its pins;
+    from_mirror builds from ./kb mirror's snapshot of that lock alone (an offline rebuild)."""
     progress = progress or Progress.quiet()
-    lock_path = lock_path or REPOS_DIR / f"{site_plan.site.site}.lock"
+    site = site_plan.site.site
+    lock_path = lock_path or REPOS_DIR / f"{site}.lock"
     results = []
     for chosen in image_named(site_plan, image):
-        payload = out_root.resolve() / site_plan.site.site / "images" / f".{chosen.name}.payload"
-        spec = build_spec(site_plan, chosen, types, layout, payload, locked_set(site_plan, chosen.name, lock_path))
-        if dry_run:
-            results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)), dry_run=True))
-            continue
-        results.append(_build_one(site_plan, spec, out_root, progress))
+        payload = out_root.resolve() / site / "images" / f".{chosen.name}.payload"
+        locked = locked_set(site_plan, chosen.name, lock_path)
+        if from_mirror and locked is None:
+            raise KickbakeError(f"image {chosen.name}: a build from the mirror needs the site's lock ({lock_path})",
+                                hint=f"./kb lock --site {site}, then ./kb mirror --site {site}")
+        with mirror_server(out_root, site, dry_run) if from_mirror else nullcontext("") as base_url:
+            mirror = _mirror_source(lock_path, chosen.name, (out_root / site).resolve() / "repos", base_url) \
+                if from_mirror else None
+            spec = build_spec(site_plan, chosen, types, layout, payload, locked, mirror)
+            if dry_run:
+                results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)),
+                                           dry_run=True))
+                continue
+            results.append(_build_one(site_plan, spec, out_root, progress))
     return results

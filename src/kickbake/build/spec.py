@@ -60,6 +60,18 @@ class LockedSet:
 
 
 @dataclass(frozen=True)
+class MirrorSource:
+    """Build from ./kb mirror's snapshot instead of the release's repos: the Debian repo of the
+    image's release under output/<site>/repos/, served on 127.0.0.1 for the build, signed with
+    the mirror's own key. Nothing else is reachable to the build: no host mirror, no cached
+    debootstrap tarball (it came from elsewhere)."""
+
+    url: str  # http://127.0.0.1:<port>/<site>/repos/<release>/
+    suite: str
+    keyring: Path
+
+
+@dataclass(frozen=True)
 class BuildSpec:
     site: str
     image: Image
@@ -109,15 +121,33 @@ def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout:
     return (distro, *KICKBAKE_ELEMENTS, *lock, *sorted(role_elements), layout)
 
 
-def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> dict[str, str]:
+def _mirror_env(mirror: MirrorSource) -> dict[str, str]:
+    return {
+        "DIB_DISTRIBUTION_MIRROR": mirror.url,
+        "DIB_DEBIAN_COMPONENTS": "main",
+        "DIB_APT_SOURCES_CONF": f"default:deb {mirror.url} {mirror.suite} main",
+        "DIB_APT_KEYRING": str(mirror.keyring),  # debootstrap --keyring, and apt-key add in the chroot
+        "DIB_DEBOOTSTRAP_CACHE": "0",
+        "KICKBAKE_BUILD_MIRROR": mirror.url,  # kickbake-lock drops this source from the finished image
+    }
+
+
+def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...],
+                 mirror: MirrorSource | None = None) -> dict[str, str]:
     view = site_plan.node(nodes[0])
     env = {"DIB_RELEASE": str(view.release.dib["release"])}
     mirrored = [r for r in view.repos if r.kind == "deb" and r.host_mirror]
-    if mirrored:
+    if mirror is not None:
+        if view.release.family != "debian":
+            raise KickbakeError(f"image {image.name}: --from-mirror builds Debian images only",
+                                hint="for rpm images point the site's repos at the mirror's directories "
+                                     "(baseurl: http://<server>/<site>/repos/<repo>/, served by ./kb serve)")
+        env.update(_mirror_env(mirror))
+    elif mirrored:
         suite = mirrored[0].suite or env["DIB_RELEASE"]
-        mirror, sources = host_mirror(suite)
+        host_uri, sources = host_mirror(suite)
         components = " ".join(mirrored[0].components or ("main",))
-        env["DIB_DISTRIBUTION_MIRROR"] = mirror
+        env["DIB_DISTRIBUTION_MIRROR"] = host_uri
         env["DIB_DEBOOTSTRAP_CACHE"] = env["DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE"] = "1"  # reuse the bootstrap
         env["DIB_DEBIAN_COMPONENTS"] = ",".join(mirrored[0].components or ("main",))
         # only the suites this host's mirror serves (no separate security host when offline)
@@ -131,7 +161,8 @@ def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...]) -> d
 
 
 def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), layout: str = "",
-               payload: Path = Path("payload"), lock: LockedSet | None = None) -> BuildSpec:
+               payload: Path = Path("payload"), lock: LockedSet | None = None,
+               mirror: MirrorSource | None = None) -> BuildSpec:
     nodes = _nodes_of(site_plan, image)
     if not nodes:
         raise BadInput(f"image {image.name!r}: no node has any of its roles {', '.join(image.roles)}")
@@ -151,7 +182,7 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
         "DIB_IMAGE_SIZE": str(image.size_gib),
         "KICKBAKE_PAYLOAD": str(payload),
         "KICKBAKE_PACKAGE_DB": str(package_db_path(payload)),
-        **_release_env(site_plan, image, nodes),
+        **_release_env(site_plan, image, nodes, mirror),
     }
     baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes
     return BuildSpec(

@@ -4,6 +4,7 @@ write repos/<site>.lock; builds install exactly what the lock pins (`pinned_pack
 from __future__ import annotations
 
 import json
+import lzma
 import xml.etree.ElementTree as ET
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -33,6 +34,10 @@ class ImageRequest:
     kind: str  # rpm or deb
     repos: tuple[Repo, ...]
     packages: tuple[str, ...]
+    # what the image builder installs before the role packages (the release's dib.base_packages),
+    # and whether debootstrap's minbase (every Priority: required package) comes first
+    base: tuple[str, ...] = ()
+    bootstrap: str = ""
 
     @property
     def arch(self) -> str:
@@ -91,10 +96,26 @@ def fetch_metadata(repo: Repo, arch: str, cache: Path) -> Path:
     return fetch(base + location, cache / repo.name / Path(location).name, f"{checksum.get('type')}:{checksum.text}")
 
 
+def required_packages(packages_index: Path) -> list[str]:
+    """The names debootstrap --variant=minbase installs from a Debian index: every package of
+    Priority: required (debootstrap adds apt, which base_packages lists)."""
+    opener = lzma.open if packages_index.suffix == ".xz" else open
+    names, name = set(), ""
+    with opener(packages_index, "rt", encoding="utf-8", errors="replace") as index:
+        for line in index:
+            if line.startswith("Package: "):
+                name = line[9:].strip()
+            elif line.startswith("Priority: required") and name:
+                names.add(name)
+    return sorted(names)
+
+
 def resolve(request: ImageRequest, cache: Path) -> list[dict[str, Any]]:
-    """Run libsolv (solve_helper.py under Debian's python3) on the image's package set."""
-    names = [p for p in request.packages if not p.startswith("@")]
+    """Run libsolv (solve_helper.py under Debian's python3) on the image's package set, together
+    with what the image builder installs (base, and the bootstrap set from the first repo)."""
     metadata = [{"name": r.name, "metadata": str(fetch_metadata(r, request.arch, cache))} for r in request.repos]
+    bootstrap = required_packages(Path(metadata[0]["metadata"])) if request.bootstrap == "minbase" else []
+    names = sorted({p for p in (*request.packages, *request.base, *bootstrap) if not p.startswith("@")})
     payload = {"disttype": request.kind, "arch": request.arch, "repos": metadata, "install": sorted(names)}
     proc = run([SYSTEM_PYTHON, str(PACKAGE_DIR / "record" / "solve_helper.py")], input=json.dumps(payload))
     answer = json.loads(proc.stdout)
@@ -115,7 +136,9 @@ def image_requests(site_plan: SitePlan) -> list[ImageRequest]:
         release = views[0].release
         packages = sorted({p for v in views for p in v.packages})
         requests.append(ImageRequest(image.name, release.name, "deb" if release.family == "debian" else "rpm",
-                                     tuple(r for r in views[0].repos if r.enabled), tuple(packages)))
+                                     tuple(r for r in views[0].repos if r.enabled), tuple(packages),
+                                     tuple(sorted(release.dib.get("base_packages", ()))),
+                                     str(release.dib.get("bootstrap", ""))))
     return requests
 
 
@@ -126,12 +149,20 @@ def lock_images(site: str, requests: list[ImageRequest], cache: Path) -> dict[st
             "release": request.release, "kind": request.kind, "arch": request.arch,
             "repos": {r.name: HOST_MIRROR if r.host_mirror else repo_url(r) for r in request.repos},
             "requested": sorted(request.packages),
+            "base": list(request.base),
+            "bootstrap": request.bootstrap,
             # comps groups (@core) are not in rpm-md primary data: libsolv cannot expand them;
             # they are listed so the build installs them with the pinned set (see NOTES)
             "groups": sorted(p for p in request.packages if p.startswith("@")),
             "packages": resolve(request, cache),
         }
     return {"format": FORMAT, "site": site, "images": images}
+
+
+def lock_matches(entry: dict[str, Any], request: ImageRequest) -> bool:
+    """Whether a lock entry was resolved for this request's package set (site and builder base)."""
+    return (entry.get("requested") == sorted(request.packages) and entry.get("base", []) == list(request.base)
+            and entry.get("bootstrap", "") == request.bootstrap)
 
 
 def locked_repo_url(url: str) -> str:
@@ -212,7 +243,7 @@ def lock_site(site_path: str | Path, update: bool = False, repos_dir: Path = REP
     old = load_lock(path) if path.exists() else None
     requests = image_requests(site_plan)
     if old and not update:
-        stale = [r for r in requests if old["images"].get(r.image, {}).get("requested") != sorted(r.packages)]
+        stale = [r for r in requests if not lock_matches(old["images"].get(r.image, {}), r)]
         fresh = lock_images(site_plan.site.site, stale, cache)
         kept = {r.image: old["images"][r.image] for r in requests if r not in stale}
         new = {**fresh, "images": dict(sorted({**kept, **fresh["images"]}.items()))}

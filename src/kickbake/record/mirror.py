@@ -7,6 +7,9 @@ from __future__ import annotations
 import hashlib
 import lzma
 import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -114,39 +117,128 @@ def apt_mirror_url(sources_dir: Path = Path("/etc/apt/sources.list.d"), etc_list
     raise KickbakeError("no apt source found", hint="configure a Debian mirror in /etc/apt/sources.list.d")
 
 
-@dataclass
-class MirrorResult:
-    site: str
-    root: Path
-    repos: dict[str, int] = field(default_factory=dict)  # repo -> packages mirrored
-
-
 def write_deb_index(repo_dir: Path, index: str) -> Path:
     """Debian's counterpart of createrepo_c: dpkg-scanpackages over the mirrored pool, written
-    where apt and libsolv look for it (index = dists/<suite>/<component>/binary-<arch>)."""
+    where apt and libsolv look for it (index = dists/<suite>/<component>/binary-<arch>), as
+    Packages and Packages.xz (debootstrap and apt take either)."""
     listing = run(["dpkg-scanpackages", "--multiversion", ".", "/dev/null"], cwd=repo_dir).stdout
     target = repo_dir / index / "Packages.xz"
     target.parent.mkdir(parents=True, exist_ok=True)
     # Filename: ./pool/... -> pool/..., as in the upstream archive
     text = "\n".join(line.replace("Filename: ./", "Filename: ", 1) for line in listing.splitlines()) + "\n"
-    target.write_bytes(lzma.compress(text.encode()))
+    _atomic_write(target.with_name("Packages"), text.encode())
+    _atomic_write(target, lzma.compress(text.encode()))
     return target
 
 
+def _atomic_write(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def write_deb_release(repo_dir: Path, suite: str, components: tuple[str, ...], arch: str, label: str,
+                      date: str) -> Path:
+    """dists/<suite>/Release listing the sha256 and size of every index below it, as apt and
+    debootstrap check them (date: RFC 2822, fixed by the caller so equal inputs give equal files)."""
+    dists = repo_dir / "dists" / suite
+    lines = ["Origin: kickbake", f"Label: {label}", f"Suite: {suite}", f"Codename: {suite}", f"Date: {date}",
+             f"Architectures: {arch}", f"Components: {' '.join(components)}",
+             "Description: a kickbake snapshot of exactly the packages a lock pins", "SHA256:"]
+    for path in sorted(p for p in dists.rglob("*") if p.is_file() and p.parent != dists):
+        lines.append(f" {file_checksum(path, 'sha256')} {path.stat().st_size:>16} {path.relative_to(dists)}")
+    release = dists / "Release"
+    _atomic_write(release, ("\n".join(lines) + "\n").encode())
+    return release
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """The key a mirror's Debian Release files are signed with: generated once per mirror, its
+    secret half in `secret` (mode 0600, under output/, never in git), its public half exported as
+    a keyring file for debootstrap --keyring and apt's signed-by."""
+
+    secret: Path
+    keyring: Path
+
+
+def _gpg(home: str, *args: str) -> list[str]:
+    return ["gpg", "--homedir", home, "--batch", "--quiet", "--pinentry-mode", "loopback", "--passphrase", "",
+            *args]
+
+
+@contextmanager
+def gpg_session() -> Iterator[str]:
+    """A throw-away GnuPG home in /tmp: short enough for gpg-agent's socket path (a home deep in
+    output/ is not), and its agent stopped afterwards."""
+    home = tempfile.mkdtemp(prefix="kbgpg.")
+    try:
+        yield home
+    finally:
+        run(["gpgconf", "--homedir", home, "--kill", "gpg-agent"], check=False)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def mirror_signing_key(secret: Path, keyring: Path, label: str) -> SigningKey:
+    """The mirror's key, made on first use. The secret half must live outside the published tree
+    (the site's secrets/): everything under repos/ is served."""
+    key = SigningKey(secret, keyring)
+    if key.secret.is_file() and key.keyring.is_file():
+        return key
+    secret.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    keyring.parent.mkdir(parents=True, exist_ok=True)
+    with gpg_session() as home:
+        run(_gpg(home, "--quick-generate-key", f"{label} <mirror@kickbake.invalid>", "ed25519", "sign", "never"))
+        secret = key.secret.with_name(f".{key.secret.name}.tmp")
+        secret.unlink(missing_ok=True)
+        secret.touch(mode=0o600)
+        run(_gpg(home, "--yes", "--armor", "--output", str(secret), "--export-secret-keys"))
+        public = key.keyring.with_name(f".{key.keyring.name}.tmp")
+        public.unlink(missing_ok=True)
+        run(_gpg(home, "--output", str(public), "--export"))
+    secret.chmod(0o600)
+    secret.replace(key.secret)
+    public.replace(key.keyring)
+    return key
+
+
+def sign_release(release: Path, key: SigningKey) -> None:
+    """InRelease (clearsigned) and Release.gpg (detached), the two forms apt and debootstrap read."""
+    with gpg_session() as home:
+        run(_gpg(home, "--import", str(key.secret)))
+        for name, mode in (("InRelease", "--clearsign"), ("Release.gpg", "--detach-sign")):
+            target = release.with_name(name)
+            temporary = target.with_name(f".{name}.tmp")
+            temporary.unlink(missing_ok=True)
+            run(_gpg(home, "--digest-algo", "SHA256", mode, "--output", str(temporary), str(release)))
+            temporary.replace(target)
+
+
+@dataclass
+class MirrorResult:
+    site: str
+    root: Path
+    repos: dict[str, int] = field(default_factory=dict)  # repo directory -> packages mirrored
+    keyring: str = ""  # the public key the Debian repos are signed with
+
+
 def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], out: Path,
-                    deb_indexes: dict[str, str] | None = None, session: requests.Session | None = None
-                    ) -> dict[str, int]:
-    """Download each locked package into out/<repo>/<location>, then write each repo's metadata:
-    createrepo_c for rpm repos, dpkg-scanpackages for the Debian ones named in deb_indexes."""
+                    deb_indexes: dict[str, str] | None = None, session: requests.Session | None = None,
+                    into: dict[str, str] | None = None) -> dict[str, int]:
+    """Download each locked package into out/<directory>/<location> (directory: into[repo], by
+    default the repo's name), then write each directory's metadata: dpkg-scanpackages for those
+    named in deb_indexes (directory -> index dir), createrepo_c for the others."""
     session = session or http_session()
+    into = into or {}
     counts: dict[str, int] = {}
     for package in sorted(packages, key=lambda p: (p["repo"], p["location"])):
+        directory = into.get(package["repo"], package["repo"])
         url = base_urls[package["repo"]].rstrip("/") + "/" + package["location"]
-        fetch(url, out / package["repo"] / package["location"], package["checksum"] or None, session)
-        counts[package["repo"]] = counts.get(package["repo"], 0) + 1
-    for repo in sorted(counts):
-        if deb_indexes and repo in deb_indexes:
-            write_deb_index(out / repo, deb_indexes[repo])
+        fetch(url, out / directory / package["location"], package["checksum"] or None, session)
+        counts[directory] = counts.get(directory, 0) + 1
+    for directory in sorted(counts):
+        if deb_indexes and directory in deb_indexes:
+            write_deb_index(out / directory, deb_indexes[directory])
         else:
-            run(["createrepo_c", "--quiet", str(out / repo)])
+            run(["createrepo_c", "--quiet", str(out / directory)])
     return counts
