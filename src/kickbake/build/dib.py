@@ -6,10 +6,12 @@ previous image untouched."""
 
 from __future__ import annotations
 
+import fcntl
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kickbake.build.spec import BuildSpec
@@ -46,11 +48,35 @@ def produced_files(work: Path, name: str) -> list[Path]:
     return sorted(p for p in work.iterdir() if p.name.startswith(f"{name}.") or p.name == f"{name}.d")
 
 
+@contextmanager
+def one_build_at_a_time(cache_dir: Path, note: Callable[[str], None]) -> Iterator[None]:
+    """Builds on one host share DIB's cache (debootstrap tarball, the apt archive it bind-mounts
+    into every chroot): a second build would fail on apt's lock ("Could not get lock
+    /var/cache/apt/archives/lock"), so it waits for the first instead."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / "kickbake-build.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            note(f"waiting for another build on this host (it holds {cache_dir / 'kickbake-build.lock'})")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_dib(spec: BuildSpec, images_dir: Path, log_path: Path, note: Callable[[str], None],
             timeout: float = 3600) -> list[Path]:
     """Build into images/.<image>.tmp/, then rename every output into images/. Returns them."""
     if shutil.which("disk-image-create", path=spec.env.get("PATH")) is None:
         raise ToolFailed("disk-image-create: not found", hint="pip install diskimage-builder (./kb sets it up)")
+    with one_build_at_a_time(Path(spec.env["DIB_IMAGE_CACHE"]), note):
+        return _run_dib(spec, images_dir, log_path, note, timeout)
+
+
+def _run_dib(spec: BuildSpec, images_dir: Path, log_path: Path, note: Callable[[str], None],
+             timeout: float) -> list[Path]:
     images_dir.mkdir(parents=True, exist_ok=True)
     work = images_dir / f".{spec.image.name}.tmp"
     shutil.rmtree(work, ignore_errors=True)
