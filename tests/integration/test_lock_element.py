@@ -74,3 +74,39 @@ def test_install_and_verify_the_pins_with_dnf_and_rpm(tmp_path: Path) -> None:
     assert drifted.returncode == 1
     assert "not installed at their locked version:\n  kb-lib-1.0-1.noarch\n" in drifted.stderr
     assert "./kb lock --update" in drifted.stderr
+
+
+FINALISE = ELEMENT / "finalise.d" / "10-kickbake-lock-build-mirror"
+
+
+def _built_from_mirror(tmp_path: Path, node_url: str) -> dict[str, str]:
+    lock_dir, sources, keyrings = tmp_path / "lock", tmp_path / "sources.list.d", tmp_path / "trusted.gpg.d"
+    for directory in (lock_dir, sources, keyrings):
+        directory.mkdir(parents=True)
+    build_url = "http://127.0.0.1:41234/lab-debian/repos/debian-12/"
+    (lock_dir / "build-mirror").write_text(build_url + "\n")
+    if node_url:
+        (lock_dir / "node-mirror").write_text(node_url + "\n")
+    (sources / "default.list").write_text(f"deb {build_url} bookworm main\n")
+    (sources / "other.list").write_text("deb http://192.0.2.7/debian bookworm main\n")
+    (keyrings / "kickbake-mirror.gpg").write_bytes(b"key")
+    return {"KICKBAKE_LOCK_DIR": str(lock_dir), "KICKBAKE_APT_SOURCES_DIR": str(sources),
+            "KICKBAKE_APT_KEYRINGS_DIR": str(keyrings)}
+
+
+def test_a_mirror_build_points_the_image_at_the_sites_published_snapshot(tmp_path: Path) -> None:
+    env = _built_from_mirror(tmp_path, "http://192.168.122.1/lab-debian/repos/debian-12/")
+    done = run_script(FINALISE, env)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "sources.list.d" / "default.list").read_text() == (
+        "deb http://192.168.122.1/lab-debian/repos/debian-12/ bookworm main\n")
+    assert (tmp_path / "sources.list.d" / "other.list").read_text() == "deb http://192.0.2.7/debian bookworm main\n"
+    assert (tmp_path / "trusted.gpg.d" / "kickbake-mirror.gpg").exists()  # the nodes' repo is signed with it
+
+
+def test_a_mirror_build_without_a_pxe_server_drops_the_source_and_the_key(tmp_path: Path) -> None:
+    env = _built_from_mirror(tmp_path, "")
+    done = run_script(FINALISE, env)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "sources.list.d").iterdir()) == ["other.list"]
+    assert not (tmp_path / "trusted.gpg.d" / "kickbake-mirror.gpg").exists()

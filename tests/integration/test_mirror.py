@@ -192,7 +192,8 @@ def test_debian_snapshot_pins_the_bootstrap_and_is_signed_for_apt(tmp_path: Path
         "kb-a_1.0-1_all.deb", "kb-b_1.0-1_all.deb", "kb-base_1.0-1_all.deb", "kb-tool_1.0-1_all.deb"]
     secret = out_root / "lab-debian" / "secrets" / "mirror-signing-key.asc"  # not under the served repos/
     assert secret.stat().st_mode & 0o777 == 0o600 and "PRIVATE KEY" in secret.read_text()
-    assert not [p for p in snapshot.rglob("*") if "PRIVATE KEY" in (p.read_text(errors="replace") if p.is_file() else "")]
+    served = [p for p in snapshot.rglob("*") if p.is_file()]
+    assert served and not [p for p in served if "PRIVATE KEY" in p.read_text(errors="replace")]
     assert mirrored_repo(lock, "storage-node", snapshot) == ("debian-12", "bookworm", snapshot / "kickbake-mirror.gpg")
     in_release = snapshot / "debian-12" / "dists" / "bookworm" / "InRelease"
     verified = subprocess.run(["gpgv", "--keyring", result.keyring, str(in_release)], capture_output=True, text=True)

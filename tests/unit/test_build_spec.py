@@ -13,7 +13,7 @@ import pytest
 from kickbake.build import build_images, locked_set
 from kickbake.build.aptsources import host_apt_sources, host_mirror
 from kickbake.build.payload import write_payload
-from kickbake.build.spec import build_spec, image_named
+from kickbake.build.spec import MirrorSource, build_spec, image_named
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.model import load_site, plan
 from kickbake.model.catalog import load_releases
@@ -130,7 +130,7 @@ def write_lock(path: Path, site: str, image: str, requested: list[str], base: li
          "repo": "debian-12", "checksum": "sha256:" + "b" * 64, "location": "pool/main/g/glibc/libc6.deb"},
     ]
     lock = {"format": "kickbake-lock/1", "site": site, "images": {image: {
-        "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {}, "groups": [],
+        "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {"debian-12": "host-mirror:"}, "groups": [],
         "requested": requested, "base": base, "bootstrap": bootstrap, "packages": packages}}}
     path.write_text(json.dumps(lock))
 
@@ -180,3 +180,36 @@ def test_a_lock_made_before_the_builder_base_was_pinned_is_stale(tmp_path: Path)
         locked_set(site_plan, "storage-node", lock)
     write_lock(lock, "lab-debian", "storage-node", list(request.packages))
     assert locked_set(site_plan, "storage-node", lock) is not None
+
+
+def test_a_build_from_the_mirror_reaches_only_the_snapshot(tmp_path: Path) -> None:
+    site_plan = plan(load_site(SITES / "lab-debian.yml"))
+    [image] = image_named(site_plan, "storage-node")
+    keyring = tmp_path / "kickbake-mirror.gpg"
+    mirror = MirrorSource("http://127.0.0.1:4321/lab-debian/repos/debian-12/", "bookworm", keyring)
+    env = build_spec(site_plan, image, layout="baremetal", mirror=mirror).env
+    assert env["DIB_DISTRIBUTION_MIRROR"] == mirror.url
+    assert env["DIB_APT_SOURCES_CONF"] == f"default:deb {mirror.url} bookworm main"  # one source, no host suites
+    assert env["DIB_DEBOOTSTRAP_EXTRA_ARGS"] == f"--keyring={keyring}"
+    assert env["DIB_DEBOOTSTRAP_CACHE"] == "0" and "DIB_DEBIAN_USE_DEBOOTSTRAP_CACHE" not in env
+    assert "DIB_APT_KEYRING" not in env  # debian-minimal would `apt-key add` it in a chroot without gnupg
+    host_uri, _ = host_mirror("bookworm")
+    assert not [k for k, v in env.items() if host_uri in v]
+
+    el9 = plan(load_site(SITES / "lab-el9.yml"))
+    with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):
+        build_spec(el9, image_named(el9, "storage-node")[0], mirror=mirror)
+
+
+def test_a_build_from_the_mirror_needs_the_lock_and_its_snapshot(tmp_path: Path) -> None:
+    site_plan = plan(load_site(SITES / "lab-debian.yml"))
+    with pytest.raises(KickbakeError, match=r"a build from the mirror needs the site's lock") as caught:
+        build_images(site_plan, tmp_path, "storage-node", dry_run=True, lock_path=tmp_path / "none.lock",
+                     from_mirror=True)
+    assert caught.value.hint == "./kb lock --site lab-debian, then ./kb mirror --site lab-debian"
+    [request] = [r for r in image_requests(site_plan) if r.image == "storage-node"]
+    lock = tmp_path / "lab-debian.lock"
+    write_lock(lock, "lab-debian", "storage-node", list(request.packages))
+    with pytest.raises(KickbakeError, match=r"the mirror in .*/repos lacks 2 locked packages") as caught:
+        build_images(site_plan, tmp_path, "storage-node", dry_run=True, lock_path=lock, from_mirror=True)
+    assert caught.value.hint == "snapshot the lock first: ./kb mirror --site lab-debian"

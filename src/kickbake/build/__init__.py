@@ -29,6 +29,7 @@ from kickbake.record.image import context_for_image, record_image
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.record.lock import image_requests, load_lock, lock_matches, pinned_packages
 from kickbake.record.site import mirrored_repo
+from kickbake.render.pxe_view import base_url as pxe_base_url
 from kickbake.serve import make_server
 
 
@@ -148,9 +149,14 @@ def mirror_server(out_root: Path, site: str, dry_run: bool = False) -> Iterator[
             server.server_close()
 
 
-def _mirror_source(lock_path: Path, image: str, repos_root: Path, base_url: str) -> MirrorSource:
+def _mirror_source(site_plan: SitePlan, lock_path: Path, image: str, repos_root: Path,
+                   base_url: str) -> MirrorSource:
+    """The snapshot's repo for this build, and for the nodes the same repo on the site's PXE
+    server (./kb serve and the nginx config publish output/<site>/repos/ there)."""
     directory, suite, keyring = mirrored_repo(load_lock(lock_path), image, repos_root)
-    return MirrorSource(f"{base_url}{directory}/", suite, keyring)
+    pxe = site_plan.site.pxe
+    node_url = f"{pxe_base_url(pxe)}/{site_plan.site.site}/repos/{directory}/" if pxe else ""
+    return MirrorSource(f"{base_url}{directory}/", suite, keyring, node_url)
 
 
 def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, types: tuple[str, ...] = (),
@@ -170,8 +176,8 @@ def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, 
             raise KickbakeError(f"image {chosen.name}: a build from the mirror needs the site's lock ({lock_path})",
                                 hint=f"./kb lock --site {site}, then ./kb mirror --site {site}")
         with mirror_server(out_root, site, dry_run) if from_mirror else nullcontext("") as base_url:
-            mirror = _mirror_source(lock_path, chosen.name, (out_root / site).resolve() / "repos", base_url) \
-                if from_mirror else None
+            mirror = _mirror_source(site_plan, lock_path, chosen.name, (out_root / site).resolve() / "repos",
+                                    base_url) if from_mirror else None
             spec = build_spec(site_plan, chosen, types, layout, payload, locked, mirror)
             if dry_run:
                 results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)),

@@ -95,6 +95,8 @@ def write_payload(
         _write(payload / "lock" / "pins", "".join(f"{pin}\n" for pin in spec.lock.pins))
         if "KICKBAKE_BUILD_MIRROR" in spec.env:  # a 127.0.0.1 source, useless on the node
             _write(payload / "lock" / "build-mirror", spec.env["KICKBAKE_BUILD_MIRROR"] + "\n")
+        if "KICKBAKE_NODE_MIRROR" in spec.env:  # where the nodes reach the same snapshot
+            _write(payload / "lock" / "node-mirror", spec.env["KICKBAKE_NODE_MIRROR"] + "\n")
         lock_sha256 = sha256_file(spec.lock.path)
     for module in AGENT_MODULES:
         agent += (FIRSTBOOT_DIR / module).read_text()  # the record's agent hash covers them too

@@ -69,6 +69,7 @@ class MirrorSource:
     url: str  # http://127.0.0.1:<port>/<site>/repos/<release>/
     suite: str
     keyring: Path
+    node_url: str = ""  # the same repo as the site's PXE server publishes it, for the nodes' apt
 
 
 @dataclass(frozen=True)
@@ -122,13 +123,19 @@ def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout:
 
 
 def _mirror_env(mirror: MirrorSource) -> dict[str, str]:
+    # Not DIB_APT_KEYRING: debian-minimal feeds it to `apt-key add` in a chroot that has no gnupg
+    # yet. debootstrap gets the keyring directly; kickbake-lock's root.d copies it into the
+    # chroot's /etc/apt/trusted.gpg.d (no signed-by=[...] in the source: DIB's debian-minimal
+    # echoes each source line unquoted, where the brackets would be a glob).
     return {
         "DIB_DISTRIBUTION_MIRROR": mirror.url,
         "DIB_DEBIAN_COMPONENTS": "main",
+        "DIB_DEBOOTSTRAP_EXTRA_ARGS": f"--keyring={mirror.keyring}",
         "DIB_APT_SOURCES_CONF": f"default:deb {mirror.url} {mirror.suite} main",
-        "DIB_APT_KEYRING": str(mirror.keyring),  # debootstrap --keyring, and apt-key add in the chroot
         "DIB_DEBOOTSTRAP_CACHE": "0",
-        "KICKBAKE_BUILD_MIRROR": mirror.url,  # kickbake-lock drops this source from the finished image
+        "KICKBAKE_MIRROR_KEYRING": str(mirror.keyring),
+        "KICKBAKE_BUILD_MIRROR": mirror.url,  # kickbake-lock points the image's source away from it
+        **({"KICKBAKE_NODE_MIRROR": mirror.node_url} if mirror.node_url else {}),
     }
 
 

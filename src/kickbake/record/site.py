@@ -123,7 +123,7 @@ def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, repos_dir: P
     layout = mirror_layout(lock)
     deb_indexes = {directory: layout.deb_index(directory) for directory in layout.deb_suites}
     counts = mirror_packages(list(unique.values()), base_urls, out, deb_indexes, into=layout.into)
-    result = MirrorResult(site, out, counts)
+    result = MirrorResult(site, out_root / site / "repos", counts)  # reported through the site's symlink
     if layout.deb_suites:
         key = mirror_signing_key(out.parent / "secrets" / "mirror-signing-key.asc", out / "kickbake-mirror.gpg",
                                  f"kickbake mirror {site}")
@@ -131,7 +131,7 @@ def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, repos_dir: P
             release = write_deb_release(out / directory, suite, (DEB_COMPONENT,), layout.arch, f"kickbake {site}",
                                         mirror_date(lock_path))
             sign_release(release, key)
-        result.keyring = str(key.keyring)
+        result.keyring = str(result.root / key.keyring.name)
     return result
 
 
@@ -146,7 +146,7 @@ def mirrored_repo(lock: dict[str, Any], image: str, repos_root: Path) -> tuple[s
     suite = layout.deb_suites.get(directory, "")
     keyring = repos_root / "kickbake-mirror.gpg"
     missing = [p["location"] for p in entry["packages"]
-               if not (repos_root / layout.into[p["repo"]] / p["location"]).is_file()]
+               if not (repos_root / layout.into.get(p["repo"], p["repo"]) / p["location"]).is_file()]
     signed = repos_root / directory / "dists" / suite / "InRelease"
     if entry["kind"] != "deb" or not suite:
         raise KickbakeError(f"image {image}: only Debian images build from the mirror")
