@@ -57,6 +57,7 @@ def test_storage_node_rebuilds_from_the_mirror_alone(tmp_path: Path) -> None:
     assert f"kickbake-lock: all {len(locked)} locked packages installed at their locked versions" in log
     assert "not in the lock" not in log
 
+    assert json.loads((images / "storage-node.image.json").read_text())["package_source"] == "mirror"
     manifest = json.loads((images / "storage-node.manifest.json").read_text())
     assert sorted((p["name"], _evr(p)) for p in manifest["packages"]) == sorted((p["name"], _evr(p)) for p in locked)
     # the nodes' apt: the same snapshot as the lab's PXE server publishes it, trusted by the mirror's key

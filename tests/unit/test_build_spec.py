@@ -152,6 +152,7 @@ def test_a_locked_build_adds_kickbake_lock_and_hands_it_the_pins(tmp_path: Path)
     assert (tmp_path / "payload" / "lock" / "pins").read_text() == "drbd-utils=9.22.0-1\nlibc6=2.36-9+deb12u10\n"
     assert (tmp_path / "payload" / "lock" / "kind").read_text() == "deb\n"
     assert record["lock_sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
+    assert record["package_source"] == "repos"
     unlocked = write_payload(site_plan, build_spec(site_plan, image, layout="baremetal"),
                              render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
     assert unlocked["lock_sha256"] is None and not (tmp_path / "payload" / "lock").exists()
@@ -195,6 +196,20 @@ def test_a_build_from_the_mirror_reaches_only_the_snapshot(tmp_path: Path) -> No
     assert "DIB_APT_KEYRING" not in env  # debian-minimal would `apt-key add` it in a chroot without gnupg
     host_uri, _ = host_mirror("bookworm")
     assert not [k for k, v in env.items() if host_uri in v]
+    assert "KICKBAKE_NODE_MIRROR" not in env  # no node URL given: the image keeps no source
+
+    node_url = "http://192.168.122.1/lab-debian/repos/debian-12/"
+    lock = tmp_path / "lab-debian.lock"
+    [request] = [r for r in image_requests(site_plan) if r.image == "storage-node"]
+    write_lock(lock, "lab-debian", "storage-node", list(request.packages))
+    spec = build_spec(site_plan, image, layout="baremetal", lock=locked_set(site_plan, "storage-node", lock),
+                      mirror=MirrorSource(mirror.url, "bookworm", keyring, node_url))
+    render = tmp_path / "out"
+    render_site(SITES / "lab-debian.yml", render)
+    record = write_payload(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    assert (tmp_path / "payload" / "lock" / "build-mirror").read_text() == mirror.url + "\n"
+    assert (tmp_path / "payload" / "lock" / "node-mirror").read_text() == node_url + "\n"
+    assert record["package_source"] == "mirror"
 
     el9 = plan(load_site(SITES / "lab-el9.yml"))
     with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):

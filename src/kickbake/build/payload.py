@@ -109,5 +109,7 @@ def write_payload(
     }
     identity = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
     record["image_id"] = f"{spec.image.name}-{identity}"
+    # where the packages came from; outside the id: the lock's sha256s make both sources equal
+    record["package_source"] = "mirror" if "KICKBAKE_BUILD_MIRROR" in spec.env else "repos"
     _write(payload / "image.json", json.dumps(record, indent=2, sort_keys=True) + "\n")
     return record
