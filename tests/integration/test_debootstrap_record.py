@@ -16,6 +16,7 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from kickbake.record.image import record_image
+from kickbake.record.lock import package_evr
 from kickbake.record.manifest import RecordContext
 from kickbake.record.mirror import apt_mirror_url
 from tests.conftest import require_tool
@@ -40,12 +41,9 @@ def test_debootstrap_minbase_record(tmp_path: Path) -> None:
     for source in (root, image_file):  # the tree and the tar give the same record
         paths = record_image(source, image_file, context)
         packages = json.loads(paths.manifest.read_text())["packages"]
-        assert {p["name"]: _evr(p) for p in packages} == expected
+        assert {p["name"]: package_evr(p) for p in packages} == expected
         assert sum(1 for p in packages if p["license"]) > len(packages) // 2
         assert validate_full_spdx_document(parse_file(str(paths.spdx))) == []
         assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(paths.cyclonedx.read_text()) is None
 
 
-def _evr(package: dict) -> str:
-    text = f"{package['epoch']}:{package['version']}" if package["epoch"] else package["version"]
-    return f"{text}-{package['release']}" if package["release"] else text

@@ -17,18 +17,13 @@ import pytest
 from kickbake import pipeline
 from kickbake.build.aptsources import host_mirror
 from kickbake.progress import Progress
-from kickbake.record.lock import load_lock, lock_site
+from kickbake.record.lock import load_lock, lock_site, package_evr
 from kickbake.record.site import mirror_site
 from tests.conftest import SITES
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtool]
 
 SITE = SITES / "lab-debian.yml"
-
-
-def _evr(package: dict) -> str:
-    text = f"{package['epoch']}:{package['version']}" if package.get("epoch") else package["version"]
-    return f"{text}-{package['release']}" if package.get("release") else text
 
 
 def test_storage_node_rebuilds_from_the_mirror_alone(tmp_path: Path) -> None:
@@ -59,7 +54,8 @@ def test_storage_node_rebuilds_from_the_mirror_alone(tmp_path: Path) -> None:
 
     assert json.loads((images / "storage-node.image.json").read_text())["package_source"] == "mirror"
     manifest = json.loads((images / "storage-node.manifest.json").read_text())
-    assert sorted((p["name"], _evr(p)) for p in manifest["packages"]) == sorted((p["name"], _evr(p)) for p in locked)
+    installed = sorted((p["name"], package_evr(p)) for p in manifest["packages"])
+    assert installed == sorted((p["name"], package_evr(p)) for p in locked)
     # the nodes' apt: the same snapshot as the lab's PXE server publishes it, trusted by the mirror's key
     with tarfile.open(images / "storage-node.tar") as image:
         apt_files = {m.name: m for m in image.getmembers() if m.isfile() and m.name.startswith("./etc/apt/")}

@@ -116,7 +116,7 @@ def resolve(request: ImageRequest, cache: Path) -> list[dict[str, Any]]:
     metadata = [{"name": r.name, "metadata": str(fetch_metadata(r, request.arch, cache))} for r in request.repos]
     bootstrap = required_packages(Path(metadata[0]["metadata"])) if request.bootstrap == "minbase" else []
     names = sorted({p for p in (*request.packages, *request.base, *bootstrap) if not p.startswith("@")})
-    payload = {"disttype": request.kind, "arch": request.arch, "repos": metadata, "install": sorted(names)}
+    payload = {"disttype": request.kind, "arch": request.arch, "repos": metadata, "install": names}
     proc = run([SYSTEM_PYTHON, str(PACKAGE_DIR / "record" / "solve_helper.py")], input=json.dumps(payload))
     answer = json.loads(proc.stdout)
     if "problems" in answer:
@@ -207,7 +207,8 @@ class LockChange:
         return f"{self.image}: ~ {what} {self.before} -> {self.after}"
 
 
-def _evr(package: dict[str, Any]) -> str:
+def package_evr(package: dict[str, Any]) -> str:
+    """[epoch:]version[-release] of a locked (or recorded) package, as apt and dpkg write it."""
     text = f"{package['epoch']}:{package['version']}" if package.get("epoch") else package["version"]
     return f"{text}-{package['release']}" if package.get("release") else text
 
@@ -216,8 +217,8 @@ def lock_changes(old: dict[str, Any] | None, new: dict[str, Any]) -> list[LockCh
     changes = []
     old_images = (old or {}).get("images", {})
     for image in sorted(set(old_images) | set(new["images"])):
-        before = {(p["name"], p["arch"]): _evr(p) for p in old_images.get(image, {}).get("packages", [])}
-        after = {(p["name"], p["arch"]): _evr(p) for p in new["images"].get(image, {}).get("packages", [])}
+        before = {(p["name"], p["arch"]): package_evr(p) for p in old_images.get(image, {}).get("packages", [])}
+        after = {(p["name"], p["arch"]): package_evr(p) for p in new["images"].get(image, {}).get("packages", [])}
         for key in sorted(set(before) | set(after)):
             if before.get(key) != after.get(key):
                 changes.append(LockChange(image, key[0], key[1], before.get(key, ""), after.get(key, "")))
@@ -261,8 +262,8 @@ def pinned_packages(lock: dict[str, Any], image: str) -> list[str]:
     if entry is None:
         raise KickbakeError(f"image {image} is not in the lock", hint="run ./kb lock --site S")
     if entry["kind"] == "deb":
-        return [f"{p['name']}={_evr(p)}" for p in entry["packages"]]
-    return [f"{p['name']}-{_evr(p)}.{p['arch']}" for p in entry["packages"]]
+        return [f"{p['name']}={package_evr(p)}" for p in entry["packages"]]
+    return [f"{p['name']}-{package_evr(p)}.{p['arch']}" for p in entry["packages"]]
 
 
 def pinned_for_image(site: str, image: str, repos_dir: Path = REPOS_DIR) -> list[str]:

@@ -141,15 +141,15 @@ def mirrored_repo(lock: dict[str, Any], image: str, repos_root: Path) -> tuple[s
     entry = lock["images"].get(image)
     if entry is None:
         raise KickbakeError(f"image {image} is not in the lock", hint="run ./kb lock --site S")
+    if entry["kind"] != "deb":
+        raise KickbakeError(f"image {image}: only Debian images build from the mirror")
     layout = mirror_layout(lock)
     directory = entry["release"]
-    suite = layout.deb_suites.get(directory, "")
+    suite = layout.deb_suites[directory]
     keyring = repos_root / "kickbake-mirror.gpg"
     missing = [p["location"] for p in entry["packages"]
                if not (repos_root / layout.into.get(p["repo"], p["repo"]) / p["location"]).is_file()]
     signed = repos_root / directory / "dists" / suite / "InRelease"
-    if entry["kind"] != "deb" or not suite:
-        raise KickbakeError(f"image {image}: only Debian images build from the mirror")
     if missing or not signed.is_file() or not keyring.is_file():
         what = f"{len(missing)} locked packages (first: {missing[0]})" if missing else f"{signed} or {keyring}"
         raise KickbakeError(f"the mirror in {repos_root} lacks {what}",
