@@ -214,6 +214,8 @@ def test_a_build_from_the_mirror_reaches_only_the_snapshot(tmp_path: Path) -> No
     el9 = plan(load_site(SITES / "lab-el9.yml"))
     with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):
         build_spec(el9, image_named(el9, "storage-node")[0], mirror=mirror)
+    with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):  # said before the lock
+        build_images(el9, tmp_path, "storage-node", dry_run=True, lock_path=tmp_path / "none.lock", from_mirror=True)
 
 
 def test_a_build_from_the_mirror_needs_the_lock_and_its_snapshot(tmp_path: Path) -> None:

@@ -20,7 +20,15 @@ from typing import Any
 
 from kickbake.build.dib import run_dib
 from kickbake.build.payload import write_payload
-from kickbake.build.spec import BuildSpec, LockedSet, MirrorSource, build_spec, image_named, package_db_path
+from kickbake.build.spec import (
+    BuildSpec,
+    LockedSet,
+    MirrorSource,
+    build_spec,
+    image_named,
+    package_db_path,
+    require_debian_for_mirror,
+)
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.paths import REPOS_DIR
@@ -171,12 +179,14 @@ def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, 
     results = []
     for chosen in image_named(site_plan, image):
         payload = out_root.resolve() / site / "images" / f".{chosen.name}.payload"
+        if from_mirror:
+            require_debian_for_mirror(site_plan, chosen)
         locked = locked_set(site_plan, chosen.name, lock_path)
         if from_mirror and locked is None:
             raise KickbakeError(f"image {chosen.name}: a build from the mirror needs the site's lock ({lock_path})",
                                 hint=f"./kb lock --site {site}, then ./kb mirror --site {site}")
         with mirror_server(out_root, site, dry_run) if from_mirror else nullcontext("") as base_url:
-            mirror = _mirror_source(site_plan, lock_path, chosen.name, (out_root / site).resolve() / "repos",
+            mirror = _mirror_source(site_plan, lock_path, chosen.name, out_root.resolve() / site / "repos",
                                     base_url) if from_mirror else None
             spec = build_spec(site_plan, chosen, types, layout, payload, locked, mirror)
             if dry_run:

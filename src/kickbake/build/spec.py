@@ -122,6 +122,16 @@ def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout:
     return (distro, *KICKBAKE_ELEMENTS, *lock, *sorted(role_elements), layout)
 
 
+def require_debian_for_mirror(site_plan: SitePlan, image: Image) -> None:
+    """--from-mirror serves a Debian snapshot to debootstrap and apt; rpm images take the
+    snapshot through their repo baseurls instead."""
+    nodes = _nodes_of(site_plan, image)
+    if nodes and site_plan.node(nodes[0]).release.family != "debian":
+        raise KickbakeError(f"image {image.name}: --from-mirror builds Debian images only",
+                            hint="for rpm images point the site's repos at the mirror's directories "
+                                 "(baseurl: http://<server>/<site>/repos/<repo>/, served by ./kb serve)")
+
+
 def _mirror_env(mirror: MirrorSource) -> dict[str, str]:
     # Not DIB_APT_KEYRING: debian-minimal feeds it to `apt-key add` in a chroot that has no gnupg
     # yet. debootstrap gets the keyring directly; kickbake-lock's root.d copies it into the
@@ -145,10 +155,7 @@ def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...],
     env = {"DIB_RELEASE": str(view.release.dib["release"])}
     mirrored = [r for r in view.repos if r.kind == "deb" and r.host_mirror]
     if mirror is not None:
-        if view.release.family != "debian":
-            raise KickbakeError(f"image {image.name}: --from-mirror builds Debian images only",
-                                hint="for rpm images point the site's repos at the mirror's directories "
-                                     "(baseurl: http://<server>/<site>/repos/<repo>/, served by ./kb serve)")
+        require_debian_for_mirror(site_plan, image)
         env.update(_mirror_env(mirror))
     elif mirrored:
         suite = mirrored[0].suite or env["DIB_RELEASE"]
