@@ -14,6 +14,7 @@ from kickbake.build import build_images, locked_set
 from kickbake.build.aptsources import host_apt_sources, host_mirror
 from kickbake.build.payload import write_payload
 from kickbake.build.spec import MirrorSource, build_spec, image_named
+from kickbake.elements import builder_packages
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.model import load_site, plan
 from kickbake.model.catalog import load_releases
@@ -122,7 +123,7 @@ def write_lock(path: Path, site: str, image: str, requested: list[str], base: li
     """A lock as ./kb lock writes it (format, requested set, builder base, resolved packages): two
     packages. The base defaults to debian-12's."""
     if base is None:
-        base = sorted(load_releases()["debian-12"].dib["base_packages"])
+        base = list(builder_packages(load_releases()["debian-12"]))
     packages = [
         {"name": "drbd-utils", "epoch": None, "version": "9.22.0", "release": "1", "arch": "amd64", "repo": "debian-12",
          "checksum": "sha256:" + "a" * 64, "location": "pool/main/d/drbd-utils/drbd-utils_9.22.0-1_amd64.deb"},

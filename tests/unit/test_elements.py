@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kickbake.build.spec import FEATURE_ELEMENTS, KICKBAKE_ELEMENTS, LOCK_ELEMENT
+from kickbake.build.spec import FEATURE_ELEMENTS, LOCK_ELEMENT
+from kickbake.elements import KICKBAKE_ELEMENTS, builder_packages, element_packages
 from kickbake.model.catalog import load_releases
 from tests.conftest import ROOT
 
@@ -97,3 +98,25 @@ def test_pkg_map_carries_exactly_the_release_packages(element: str) -> None:
         for generic, features in ELEMENT_PACKAGES[element].items():
             expected = [p for f in features for p in release.packages.get(f, ())]
             assert mapped[generic].split() == expected, f"{element} {release.name} {generic}"
+
+
+def test_element_packages_follow_dibs_pkg_map_order() -> None:
+    """release > distro > family > default, as diskimage-builder's pkg-map resolves them."""
+    releases = load_releases()
+    assert element_packages("kickbake-base", releases["debian-12"]) == (
+        "openssh-server", "iproute2", "iputils-ping", "systemd-timesyncd", "rsync",  # release: bookworm
+        "python3", "iproute2", "iputils-ping", "util-linux", "kmod", "lvm2", "e2fsprogs")  # family: debian
+    assert element_packages("kickbake-base", releases["fedora-15"])[4:] == (  # release beats family
+        "python", "iproute", "iputils", "util-linux", "module-init-tools", "lvm2", "e2fsprogs")
+    assert element_packages("kickbake-base", releases["el9"])[4:] == (
+        "python3", "iproute", "iputils", "util-linux", "kmod", "lvm2", "e2fsprogs")
+    assert element_packages("kickbake-record", releases["el9"]) == ()  # no package-installs.yaml
+
+
+def test_the_builder_packages_are_what_every_image_gets_first() -> None:
+    releases = load_releases()
+    debian = builder_packages(releases["debian-12"])
+    assert {"lvm2", "python3", "e2fsprogs"} <= set(debian)  # the agent's, even on a node without LVM roles
+    assert set(releases["debian-12"].dib["base_packages"]) <= set(debian)
+    assert "@core" not in builder_packages(releases["fedora-15"])  # groups stay with the build
+    assert list(debian) == sorted(set(debian))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kickbake.build.aptsources import host_mirror
+from kickbake.elements import KICKBAKE_ELEMENTS
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.model.schema import Image
@@ -27,7 +28,6 @@ FEATURE_ELEMENTS = {
     "openstack-controller": "openstack-controller",
     "openstack-compute": "openstack-compute",
 }
-KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot", "kickbake-record")
 LOCK_ELEMENT = "kickbake-lock"  # added when the site has a lock: the build installs exactly its pins
 # vm: a partitioned, bootloader-installed disk (needs device-mapper/kpartx on the build host).
 # baremetal: a filesystem image plus the kernel and initrd beside it (works without device-mapper;

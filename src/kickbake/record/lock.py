@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kickbake.elements import builder_packages
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.model.catalog import Repo
 from kickbake.model.load import load_site
@@ -34,8 +35,8 @@ class ImageRequest:
     kind: str  # rpm or deb
     repos: tuple[Repo, ...]
     packages: tuple[str, ...]
-    # what the image builder installs before the role packages (the release's dib.base_packages),
-    # and whether debootstrap's minbase (every Priority: required package) comes first
+    # what the image builder installs before the role packages (elements.builder_packages), and
+    # whether debootstrap's minbase (every Priority: required package) comes first
     base: tuple[str, ...] = ()
     bootstrap: str = ""
 
@@ -137,7 +138,7 @@ def image_requests(site_plan: SitePlan) -> list[ImageRequest]:
         packages = sorted({p for v in views for p in v.packages})
         requests.append(ImageRequest(image.name, release.name, "deb" if release.family == "debian" else "rpm",
                                      tuple(r for r in views[0].repos if r.enabled), tuple(packages),
-                                     tuple(sorted(release.dib.get("base_packages", ()))),
+                                     builder_packages(release),
                                      str(release.dib.get("bootstrap", ""))))
     return requests
 
