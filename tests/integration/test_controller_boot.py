@@ -43,6 +43,9 @@ def test_controller_first_boot_bootstraps_nova(images: Path, tmp_path: Path) -> 
     manifest = json.loads((images / "controller.manifest.json").read_text())
     installed = {p["name"] for p in manifest["packages"]}
     assert {"nova-api", "mariadb-server", "rabbitmq-server"} <= installed
+    log = (images / "controller.build.log").read_text()
+    assert "locked packages installed at their locked versions" in log
+    assert "not in the lock" not in log  # the lock covers the whole image, the agent's packages too
     system = system_disk(images / "controller.qcow2", tmp_path / "controller.raw")
     vm = Vm("controller", images / "controller.vmlinuz", images / "controller.initrd", [system],
             [(MAC, "user,restrict=on")], "kickbake.node=controller", tmp_path, timeout=2400, memory=3072, cpus=2)

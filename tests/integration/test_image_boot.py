@@ -22,7 +22,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 
 from kickbake import pipeline
 from kickbake.progress import Progress
-from kickbake.record.lock import lock_site
+from kickbake.record.lock import lock_site, package_evr
 from tests.conftest import SITES
 from tests.integration.vm import Vm, data_disk, system_disk, tools_missing
 
@@ -84,11 +84,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     return Built(images, out_root / "lab-debian" / "nodes", seconds, lock)
 
 
-def _evr(package: dict) -> str:
-    text = f"{package['epoch']}:{package['version']}" if package["epoch"] else package["version"]
-    return f"{text}-{package['release']}" if package["release"] else text
-
-
 def test_the_built_image_is_recorded_from_its_own_package_database(built: Built) -> None:
     """Issue 5's proof on the real image: every dpkg package DIB's own manifest lists is in
     kickbake's manifest with its version and license, both SBOMs validate, the image's hash and
@@ -99,7 +94,7 @@ def test_the_built_image_is_recorded_from_its_own_package_database(built: Built)
     # DIB lists Multi-Arch: same packages as name:arch
     expected = {p["package"].split(":")[0]: p["version"] for p in dib_listed if p["status"].startswith("ii")}
     packages = {p["name"]: p for p in manifest["packages"]}
-    assert {name: _evr(p) for name, p in packages.items()} == expected
+    assert {name: package_evr(p) for name, p in packages.items()} == expected
     assert all(p["license_spdx"] for p in packages.values())  # NOASSERTION where nothing maps
     declared = [p for p in packages.values() if p["license"]]
     assert len(declared) > len(packages) * 0.6, f"only {len(declared)} of {len(packages)} declare a license"
@@ -117,11 +112,13 @@ def test_the_built_image_is_recorded_from_its_own_package_database(built: Built)
     assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(cdx) is None
     assert len(json.loads(cdx)["components"]) == len(packages)
     lock = json.loads(built.lock.read_text())["images"]["storage-node"]["packages"]
-    drifted = [(p["name"], _evr(p), _evr(packages[p["name"]]) if p["name"] in packages else None)
-               for p in lock if p["name"] not in packages or _evr(packages[p["name"]]) != _evr(p)]
+    drifted = [(p["name"], package_evr(p), package_evr(packages[p["name"]]) if p["name"] in packages else None)
+               for p in lock if p["name"] not in packages or package_evr(packages[p["name"]]) != package_evr(p)]
     assert not drifted, f"installed differently from the lock (name, locked, installed): {drifted}"
+    assert sorted(set(packages) - {p["name"] for p in lock}) == []  # the lock covers the whole image
     log = (built.images / "storage-node.build.log").read_text()
     assert f"kickbake-lock: all {len(lock)} locked packages installed at their locked versions" in log
+    assert "not in the lock" not in log
 
 
 def free_ports(count: int) -> list[int]:
