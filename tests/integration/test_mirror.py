@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.errors import KickbakeError
+from kickbake.errors import BadInput, KickbakeError
 from kickbake.model.catalog import Repo
 from kickbake.record.lock import ImageRequest, lock_images, pinned_packages
 from kickbake.record.mirror import fetch, file_checksum, http_session, mirror_packages, write_deb_index
@@ -81,6 +81,12 @@ def test_lock_over_http_then_mirror_only_what_the_lock_needs(served: dict, tmp_p
     again = lock_images("mirror", [ImageRequest("node", "fedora-43", "rpm", (
         Repo(name="fixture", kind="rpm", baseurl=f"file://{out / 'fixture'}"),), ("kb-tool",))], tmp_path / "cache")
     assert again["images"]["node"]["packages"] == packages
+    # a later lock needs less: the snapshot drops what it no longer pins, metadata included
+    assert mirror_packages(packages[:1], {"fixture": served["url"]}, out) == {"fixture": 1}
+    assert sorted(p.name for p in out.rglob("*.rpm")) == ["kb-lib-1.0-1.noarch.rpm"]
+    with pytest.raises(BadInput, match="kb-tool"):
+        lock_images("mirror", [ImageRequest("node", "fedora-43", "rpm", (
+            Repo(name="fixture", kind="rpm", baseurl=f"file://{out / 'fixture'}"),), ("kb-tool",))], tmp_path / "c2")
 
 
 def test_resume_continues_a_partial_download(served: dict, tmp_path: Path) -> None:

@@ -222,6 +222,14 @@ class MirrorResult:
     keyring: str = ""  # the public key the Debian repos are signed with
 
 
+def _prune(repo_dir: Path, wanted: set[Path]) -> None:
+    """Remove packages an earlier lock needed and this one does not: the indexes are rebuilt from
+    the files, and the snapshot holds exactly the lock."""
+    for path in sorted(repo_dir.rglob("*")):
+        if path.suffix in (".deb", ".rpm") and path.is_file() and path not in wanted:
+            path.unlink()
+
+
 def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], out: Path,
                     deb_indexes: dict[str, str] | None = None, session: requests.Session | None = None,
                     into: dict[str, str] | None = None) -> dict[str, int]:
@@ -236,7 +244,9 @@ def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], o
         url = base_urls[package["repo"]].rstrip("/") + "/" + package["location"]
         fetch(url, out / directory / package["location"], package["checksum"] or None, session)
         counts[directory] = counts.get(directory, 0) + 1
+    wanted = {out / into.get(p["repo"], p["repo"]) / p["location"] for p in packages}
     for directory in sorted(counts):
+        _prune(out / directory, wanted)
         if deb_indexes and directory in deb_indexes:
             write_deb_index(out / directory, deb_indexes[directory])
         else:
