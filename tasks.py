@@ -146,8 +146,8 @@ def licenses(c, site, json=False, debug=False):
 @task(help={"site": "inventory file", **SITE_HELP})
 @reported
 def mirror(c, site, json=False, debug=False):
-    """Snapshot exactly the locked packages into output/<site>/mirror/ (createrepo_c metadata)."""
-    print_record(record_site.mirror_site(site, OUTPUT_DIR), as_json=json)
+    """Snapshot exactly the locked packages into output/<site>/repos/ (rebuild offline: build --from-mirror)."""
+    print_record(record_site.mirror_site(site, OUTPUT_DIR, progress=Progress.to_stderr()), as_json=json)
 
 
 @task(help={"site": "inventory file", "image": "image name (with --root and --image-file)",

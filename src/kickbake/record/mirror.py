@@ -8,7 +8,7 @@ import hashlib
 import lzma
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,18 +232,22 @@ def _prune(repo_dir: Path, wanted: set[Path]) -> None:
 
 def mirror_packages(packages: list[dict[str, str]], base_urls: dict[str, str], out: Path,
                     deb_indexes: dict[str, str] | None = None, session: requests.Session | None = None,
-                    into: dict[str, str] | None = None) -> dict[str, int]:
+                    into: dict[str, str] | None = None, note: Callable[[str], None] | None = None
+                    ) -> dict[str, int]:
     """Download each locked package into out/<directory>/<location> (directory: into[repo], by
     default the repo's name), then write each directory's metadata: dpkg-scanpackages for those
     named in deb_indexes (directory -> index dir), createrepo_c for the others."""
     session = session or http_session()
     into = into or {}
     counts: dict[str, int] = {}
-    for package in sorted(packages, key=lambda p: (p["repo"], p["location"])):
+    size = 0
+    for done, package in enumerate(sorted(packages, key=lambda p: (p["repo"], p["location"])), start=1):
         directory = into.get(package["repo"], package["repo"])
         url = base_urls[package["repo"]].rstrip("/") + "/" + package["location"]
-        fetch(url, out / directory / package["location"], package["checksum"] or None, session)
+        size += fetch(url, out / directory / package["location"], package["checksum"] or None, session).stat().st_size
         counts[directory] = counts.get(directory, 0) + 1
+        if note and (done % 100 == 0 or done == len(packages)):
+            note(f"{done}/{len(packages)} packages ({size / 1e6:.0f} MB)")
     wanted = {out / into.get(p["repo"], p["repo"]) / p["location"] for p in packages}
     for directory in sorted(counts):
         _prune(out / directory, wanted)

@@ -14,6 +14,7 @@ from kickbake.model.catalog import load_releases
 from kickbake.model.load import load_site
 from kickbake.model.plan import plan
 from kickbake.paths import OUTPUT_DIR, REPOS_DIR
+from kickbake.progress import Progress
 from kickbake.record.image import (
     RecordPaths,
     context_for_image,
@@ -104,7 +105,8 @@ def mirror_date(lock_path: Path) -> str:
     return email.utils.formatdate(epoch, usegmt=True)
 
 
-def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, repos_dir: Path = REPOS_DIR) -> MirrorResult:
+def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, repos_dir: Path = REPOS_DIR,
+                progress: Progress | None = None) -> MirrorResult:
     """Snapshot exactly the locked packages of every image into output/<site>/repos/ (see
     MirrorLayout), where ./kb serve and the nginx config publish them and `./kb build
     --from-mirror` builds from them with no other repo reachable. Debian repos are signed with
@@ -122,7 +124,10 @@ def mirror_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, repos_dir: P
                  for image in lock["images"].values() for name, url in image["repos"].items()}
     layout = mirror_layout(lock)
     deb_indexes = {directory: layout.deb_index(directory) for directory in layout.deb_suites}
-    counts = mirror_packages(list(unique.values()), base_urls, out, deb_indexes, into=layout.into)
+    progress = progress or Progress.quiet()
+    with progress.step(f"{site}: fetch and index {len(unique)} locked packages"):
+        counts = mirror_packages(list(unique.values()), base_urls, out, deb_indexes, into=layout.into,
+                                 note=progress.note)
     result = MirrorResult(site, out_root / site / "repos", counts)  # reported through the site's symlink
     if layout.deb_suites:
         key = mirror_signing_key(out.parent / "secrets" / "mirror-signing-key.asc", out / "kickbake-mirror.gpg",
