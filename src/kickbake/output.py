@@ -1,7 +1,8 @@
 """Atomic output: a run writes a whole new `output/<site>/` tree and swaps it in with one rename.
 
 `output/<site>` is a symlink to a generation directory `output/.<site>.<n>`. A run stages
-generation n+1 beside it, carries over what later stages own (secrets, built images) by hard
+generation n+1 beside it, carries over what later stages own (secrets, built images, the repo
+snapshot, node records) by hard
 links, and on success replaces the symlink atomically. A failed or interrupted run leaves the
 previous generation untouched; its leftovers are removed by the next run."""
 
@@ -16,7 +17,8 @@ from pathlib import Path
 
 from kickbake.errors import BadInput
 
-CARRIED_OVER = ("secrets", "images", "repos")  # repos: ./kb mirror's snapshot
+# what later stages write into a generation: kept when the site is rendered again
+CARRIED_OVER = ("secrets", "images", "repos", "records")  # repos: ./kb mirror; records: ./kb record --node
 _GENERATION = re.compile(r"^\.(?P<site>.+)\.(?P<n>\d+)$")
 
 

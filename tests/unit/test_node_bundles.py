@@ -196,6 +196,21 @@ def test_secrets_are_0600_generated_once_and_kept(site: Path, out_root: Path) ->
     assert tree(again / "secrets") == before
 
 
+def test_what_later_stages_wrote_survives_a_rerender(out_root: Path) -> None:
+    """Built images, ./kb mirror's snapshot and node records live in the generation; a render
+    makes a new generation and must bring them along (a lost mirror went unnoticed once)."""
+    site = BUNDLED[0]
+    first = render(site, out_root, seeded=False)
+    later = {"images/storage-node.qcow2": b"image", "repos/debian-12/dists/bookworm/InRelease": b"signed",
+             "records/drbd-node1.manifest.json": b"{}"}
+    for name, data in later.items():
+        (first / name).parent.mkdir(parents=True, exist_ok=True)
+        (first / name).write_bytes(data)
+    again = Path(pipeline.render_site(site, out_root).output).resolve()
+    assert again != first.resolve()
+    assert {name: (again / name).read_bytes() for name in later} == later
+
+
 def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
     env = {**os.environ, "KICKBAKE_OUTPUT": str(tmp_path / "out"), "KICKBAKE_ROOT": str(ROOT)}
     proc = subprocess.run(

@@ -47,9 +47,10 @@ def record_site_image(site_path: str | Path, image: str, root: Path, image_file:
 
 
 def record_site_node(site_path: str | Path, hostname: str, tsv: Path, out_root: Path = OUTPUT_DIR) -> RecordPaths:
-    """A kickstart-installed node's installed-packages.tsv -> output/<site>/nodes/<node>.*.json."""
+    """A kickstart-installed node's installed-packages.tsv -> output/<site>/records/<node>.*.json
+    (records/ is carried over when the site is rendered again, as images/ is)."""
     site_plan = plan(load_site(site_path))
-    return record_node(tsv, context_for_node(site_plan, hostname), out_root / site_plan.site.site / "nodes")
+    return record_node(tsv, context_for_node(site_plan, hostname), out_root / site_plan.site.site / "records")
 
 
 def site_licenses(site_path: str | Path, out_root: Path = OUTPUT_DIR) -> dict[str, dict[str, int]]:
