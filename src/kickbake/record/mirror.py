@@ -132,9 +132,8 @@ def write_deb_index(repo_dir: Path, index: str) -> Path:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
+    with tool_output(path) as temporary:
+        temporary.write_bytes(data)
 
 
 def write_deb_release(repo_dir: Path, suite: str, components: tuple[str, ...], arch: str, label: str,
@@ -156,7 +155,7 @@ def write_deb_release(repo_dir: Path, suite: str, components: tuple[str, ...], a
 class SigningKey:
     """The key a mirror's Debian Release files are signed with: generated once per mirror, its
     secret half in `secret` (mode 0600, under output/, never in git), its public half exported as
-    a keyring file for debootstrap --keyring and apt's signed-by."""
+    a keyring file for debootstrap --keyring and the chroot's /etc/apt/trusted.gpg.d."""
 
     secret: Path
     keyring: Path
@@ -179,6 +178,16 @@ def gpg_session() -> Iterator[str]:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@contextmanager
+def tool_output(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` for a tool to write (gpg --output), moved into place only when
+    the tool succeeded: a failed or interrupted run leaves the previous file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.unlink(missing_ok=True)
+    yield temporary
+    temporary.replace(path)
+
+
 def mirror_signing_key(secret: Path, keyring: Path, label: str) -> SigningKey:
     """The mirror's key, made on first use. The secret half must live outside the published tree
     (the site's secrets/): everything under repos/ is served."""
@@ -189,16 +198,11 @@ def mirror_signing_key(secret: Path, keyring: Path, label: str) -> SigningKey:
     keyring.parent.mkdir(parents=True, exist_ok=True)
     with gpg_session() as home:
         run(_gpg(home, "--quick-generate-key", f"{label} <mirror@kickbake.invalid>", "ed25519", "sign", "never"))
-        secret = key.secret.with_name(f".{key.secret.name}.tmp")
-        secret.unlink(missing_ok=True)
-        secret.touch(mode=0o600)
-        run(_gpg(home, "--yes", "--armor", "--output", str(secret), "--export-secret-keys"))
-        public = key.keyring.with_name(f".{key.keyring.name}.tmp")
-        public.unlink(missing_ok=True)
-        run(_gpg(home, "--output", str(public), "--export"))
-    secret.chmod(0o600)
-    secret.replace(key.secret)
-    public.replace(key.keyring)
+        with tool_output(secret) as secret_out:
+            secret_out.touch(mode=0o600)  # 0600 before gpg writes a byte of it
+            run(_gpg(home, "--yes", "--armor", "--output", str(secret_out), "--export-secret-keys"))
+        with tool_output(keyring) as keyring_out:
+            run(_gpg(home, "--output", str(keyring_out), "--export"))
     return key
 
 
@@ -207,11 +211,8 @@ def sign_release(release: Path, key: SigningKey) -> None:
     with gpg_session() as home:
         run(_gpg(home, "--import", str(key.secret)))
         for name, mode in (("InRelease", "--clearsign"), ("Release.gpg", "--detach-sign")):
-            target = release.with_name(name)
-            temporary = target.with_name(f".{name}.tmp")
-            temporary.unlink(missing_ok=True)
-            run(_gpg(home, "--digest-algo", "SHA256", mode, "--output", str(temporary), str(release)))
-            temporary.replace(target)
+            with tool_output(release.with_name(name)) as signed:
+                run(_gpg(home, "--digest-algo", "SHA256", mode, "--output", str(signed), str(release)))
 
 
 @dataclass
