@@ -12,7 +12,7 @@ from typing import Any
 
 from invoke import Exit, task
 
-from kickbake import devtools, docs, pipeline
+from kickbake import devtools, docs, installs, pipeline
 from kickbake import serve as lab_server
 from kickbake.errors import KickbakeError
 from kickbake.lint import reference
@@ -22,7 +22,7 @@ from kickbake.record import diff as record_diff
 from kickbake.record import lock as record_lock
 from kickbake.record import site as record_site
 from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
-from kickbake.report import print_builds, print_error, print_json, print_sites, print_tool_checks
+from kickbake.report import print_builds, print_error, print_json, print_netboot, print_sites, print_tool_checks
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -101,11 +101,24 @@ def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=Fa
 
 
 @task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+            "behind_proxy": "trust X-Real-IP from loopback (nginx proxies install bundles and reports here)",
             "debug": "show a traceback on errors"})
 @reported
-def serve(c, site, address="127.0.0.1", port=8080, debug=False):
-    """Lab HTTP server for a site's kickstarts, images, repo mirror and PXE tree (production: the nginx config)."""
-    lab_server.serve(site, OUTPUT_DIR, address, int(port))
+def serve(c, site, address="127.0.0.1", port=8080, behind_proxy=False, debug=False):
+    """Lab HTTP server for a site's kickstarts, images, repo mirror, PXE tree, install bundles and reports."""
+    lab_server.serve(site, OUTPUT_DIR, address, int(port), behind_proxy=behind_proxy)
+
+
+@task(help={"site": "inventory file", "node": "one node (default: show all)",
+            "install": "set the node to install: its PXE entries install it again (fresh token)",
+            "local": "set the node to boot from its disk", **SITE_HELP})
+@reported
+def netboot(c, site, node="", install=False, local=False, json=False, debug=False):
+    """Show or set whether a node's PXE entry installs it or boots its local disk."""
+    if install and local:
+        raise Exit("kickbake: say --install or --local, not both", code=2)
+    state = "install" if install else "local" if local else ""
+    print_netboot(installs.netboot(site, node, state, OUTPUT_DIR), as_json=json)
 
 
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})

@@ -1,4 +1,4 @@
-"""Load on `./kb serve`: N requests from C concurrent clients (kickstarts + Range requests on a file),
+"""Load on `./kb serve`: N requests from C concurrent clients (PXE files + Range requests on a file),
 printing requests/s. Usage:
 
     python bench/serve_load.py http://127.0.0.1:8080 lab-el9 [--requests 1000] [--clients 50]
@@ -73,12 +73,7 @@ def _discover(base: str, site: str, ranged: str) -> tuple[list[str], str, int]:
     """Kickstart and PXE paths to hit, and the size of the file for Range requests."""
     kickstarts = [f"/{site}/pxe/pxelinux.cfg/default", f"/{site}/pxe/ipxe/boot.ipxe", f"/{site}/pxe/dnsmasq.conf"]
     url = urlsplit(base)
-    for node in ("controller", "drbd-node1", "drbd-node2"):
-        connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
-        connection.request("HEAD", f"/{site}/kickstarts/{node}.ks")
-        if connection.getresponse().status == 200:
-            kickstarts.append(f"/{site}/kickstarts/{node}.ks")
-        connection.close()
+    # kickstarts are served to their own node's addresses only, so a load from here gets the PXE files
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     connection.request("HEAD", ranged)
     size = int(connection.getresponse().getheader("Content-Length") or 0)

@@ -11,6 +11,8 @@ TEST_SECRETS = {
     "drbdclu.authkey": bytes(range(256)),
     "nova-db.password": b"test-nova-db-password",
     "rabbitmq-nova.password": b"test-rabbitmq-nova-password",
+    **{f"install/{node}.token": f"test-install-token-{node}".encode()
+       for node in ("controller", "drbd-node1", "drbd-node2")},
 }
 
 
@@ -19,6 +21,7 @@ def seed_secrets(out_root: Path, site: str) -> None:
     secrets = out_root / site / "secrets"
     secrets.mkdir(parents=True)
     for name, data in TEST_SECRETS.items():
+        (secrets / name).parent.mkdir(parents=True, exist_ok=True)
         (secrets / name).write_bytes(data)
         (secrets / name).chmod(0o600)
 

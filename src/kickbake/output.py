@@ -18,7 +18,8 @@ from pathlib import Path
 from kickbake.errors import BadInput
 
 # what later stages write into a generation: kept when the site is rendered again
-CARRIED_OVER = ("secrets", "images", "repos", "records")  # repos: ./kb mirror; records: ./kb record --node
+# repos: ./kb mirror; records: ./kb record --node and install reports; state: ./kb netboot
+CARRIED_OVER = ("secrets", "images", "repos", "records", "state")
 _GENERATION = re.compile(r"^\.(?P<site>.+)\.(?P<n>\d+)$")
 
 
@@ -42,6 +43,8 @@ class Stage:
             target.parent.mkdir(parents=True, exist_ok=True)
             self._made.add(target.parent)
         data = content.encode() if isinstance(content, str) else content
+        # carried-over files are hard links to the previous generation: never write through one
+        target.unlink(missing_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)

@@ -20,8 +20,10 @@ from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.progress import Progress
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.record.lock import lock_site
+from kickbake.render.install import InstallDelivery, render_install
 from kickbake.render.kickstart import render_kickstart
 from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative
+from kickbake.render.netboot import netboot_states
 from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
 from kickbake.render.pxe_view import pxe_site
@@ -34,6 +36,7 @@ class NodeResult:
     node: str
     release: str
     roles: tuple[str, ...]
+    netboot: str | None = None  # install / local; None without a pxe: section
     outputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -74,14 +77,15 @@ def check_site(site_path: str | Path) -> tuple[SitePlan, list[Finding]]:
     return site_plan, findings
 
 
-def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]) -> None:
+def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult],
+                       deliveries: dict[str, InstallDelivery]) -> None:
     rendered = []
     for node in site_plan.nodes:
         if node.release.kickstart is None:
             results[node.hostname].notes.append(
                 f"no kickstart: {node.release.pretty} has no anaconda (image and PXE target)")
             continue
-        rendered.append((node, render_kickstart(site_plan, node, digest)))
+        rendered.append((node, render_kickstart(site_plan, node, digest, deliveries.get(node.hostname))))
     verdicts = validate_kickstarts([(text, node.release.kickstart.handler) for node, text in rendered])  # type: ignore[union-attr]
     problems: list[Problem] = []
     for (node, text), findings in zip(rendered, verdicts, strict=True):
@@ -94,7 +98,8 @@ def _render_kickstarts(site_plan: SitePlan, stage: Stage, digest: str, results: 
 
 
 def _render_liveimg(
-    site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult]
+    site_plan: SitePlan, stage: Stage, digest: str, results: dict[str, NodeResult],
+    deliveries: dict[str, InstallDelivery],
 ) -> dict[str, str]:
     """liveimg kickstart variants for nodes whose image tar is built; returns node -> variant suffix."""
     problems: list[Problem] = []
@@ -106,7 +111,8 @@ def _render_liveimg(
         if isinstance(image, str):
             results[node.hostname].notes.append(f"no liveimg kickstart: {image}")
             continue
-        text = render_kickstart(site_plan, node, digest, image)
+        delivery = deliveries.get(node.hostname)
+        text = render_kickstart(site_plan, node, digest, delivery.for_liveimg() if delivery else None, image)
         relative = liveimg_relative(node.hostname)
         findings = validate_kickstart(text, node.release.kickstart.handler)
         problems.extend(_kickstart_problem(relative, node, finding) for finding in findings)
@@ -119,8 +125,8 @@ def _render_liveimg(
 
 
 def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dict[str, str],
-                results: dict[str, NodeResult]) -> list[str]:
-    px = pxe_site(site_plan, out_root, variants)
+                netboot: dict[str, str], results: dict[str, NodeResult]) -> list[str]:
+    px = pxe_site(site_plan, out_root, variants, netboot)
     if px is None:
         return ["no pxe: section, no PXE tree"]
     outcome = render_pxe(px, stage, out_root)
@@ -129,14 +135,22 @@ def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dic
     return outcome.notes
 
 
+def _install_note(delivery: InstallDelivery) -> str:
+    if delivery.token is None:
+        return "netboot local: boots its disk (./kb netboot --install to reinstall)"
+    return f"netboot install: the install fetches its bundle from {delivery.bundle_url} (token, sha256) and reports"
+
+
 def _kickstart_problem(relative: str, node: NodeView, finding: KickstartFinding) -> Problem:
     handler = node.release.kickstart.handler if node.release.kickstart else "?"
     return Problem(relative, finding.line, node.hostname, f"pykickstart {handler}: {finding.message}",
                    f"rendered from {finding.template}: {finding.text.strip()!r}")
 
 
-def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Progress | None = None) -> SiteResult:
-    """Render every output of one site into output/<site>/, atomically."""
+def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Progress | None = None,
+                netboot: dict[str, str] | None = None) -> SiteResult:
+    """Render every output of one site into output/<site>/, atomically. `netboot` changes nodes'
+    netboot state (./kb netboot, an install report); the rest is carried over."""
     progress = progress or Progress.quiet()
     site_plan, findings = check_site(site_path)
     site = site_plan.site
@@ -144,16 +158,22 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
     digest = inputs_digest(hashes)
     results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
     with staged_site_output(out_root, site.site) as stage:
-        with progress.step(f"{site.site}: kickstarts"):
-            _render_kickstarts(site_plan, stage, digest, results)
         with progress.step(f"{site.site}: node bundles"):
             for hostname, written in render_node_bundles(site_plan, stage).items():
                 count = len(written) - 1
                 results[hostname].outputs.append(f"nodes/{hostname}/ ({count} files + node.json)")
+        states = netboot_states([n.hostname for n in site_plan.nodes], stage, netboot)
+        with progress.step(f"{site.site}: install bundles"):
+            deliveries = render_install(site_plan, stage, digest, states)
+            for hostname, delivery in deliveries.items():
+                results[hostname].netboot = states[hostname]
+                results[hostname].notes.append(_install_note(delivery))
+        with progress.step(f"{site.site}: kickstarts"):
+            _render_kickstarts(site_plan, stage, digest, results, deliveries)
         with progress.step(f"{site.site}: liveimg kickstarts"):
-            variants = _render_liveimg(site_plan, stage, digest, results)
+            variants = _render_liveimg(site_plan, stage, digest, results, deliveries)
         with progress.step(f"{site.site}: pxe"):
-            notes = _render_pxe(site_plan, stage, out_root, variants, results)
+            notes = _render_pxe(site_plan, stage, out_root, variants, states, results)
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,

@@ -81,3 +81,17 @@ def print_tool_checks(checks: Sequence[FileCheck], as_json: bool = False) -> int
     summary = ", ".join(f"{n} {s}" for s, n in counts.items())
     console.print(f"{summary} ({len(checks)} file checks)")
     return failed
+
+
+def print_netboot(result: dict[str, object], as_json: bool = False) -> None:
+    """`./kb netboot`: one line per node, its state and what its PXE entry does."""
+    if as_json:
+        print_json(result)
+        return
+    nodes = result["nodes"]
+    assert isinstance(nodes, dict)
+    for node, state in nodes.items():
+        does = "installs it (kickstart or image entry)" if state == "install" else "boots its local disk"
+        print(f"{node}: {state}: its PXE entry {does}")
+    for moved in result.get("archived") or []:  # type: ignore[attr-defined]
+        print(f"kept the previous record as {moved}", file=sys.stderr)

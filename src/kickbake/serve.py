@@ -13,14 +13,19 @@ import mimetypes
 import posixpath
 import re
 import sys
+from functools import partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from ipaddress import ip_address
 from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 from kickbake.errors import BadInput
+from kickbake.install_gate import MAX_REPORT_BYTES, TOKEN_HEADER, InstallGate, Verdict
 from kickbake.model import load_site
+from kickbake.render.install import INSTALL_DIR
+from kickbake.render.liveimg import SUFFIX as LIVEIMG_SUFFIX
 from kickbake.render.pxe_view import PUBLISHED_DIRS
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -47,6 +52,21 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None | str:
     return "unsatisfiable" if first >= size else (first, last)
 
 
+def url_parts(url_path: str) -> list[str] | None:
+    """The path's components, or None for anything that could name another place."""
+    path = unquote(urlsplit(url_path).path)
+    if "\0" in path or "\\" in path:
+        return None
+    parts = [p for p in posixpath.normpath(path).split("/") if p]
+    return None if ".." in parts else parts
+
+
+def kickstart_node(name: str) -> str:
+    """drbd-node1.ks / drbd-node1-liveimg.ks -> drbd-node1 (the node that may fetch it)."""
+    stem = name.removesuffix(".ks")
+    return stem.removesuffix(LIVEIMG_SUFFIX)
+
+
 class SiteFiles:
     """Maps URL paths to files of one site's published directories, refusing everything else."""
 
@@ -54,11 +74,8 @@ class SiteFiles:
         self.out_root, self.site = out_root, site
 
     def resolve(self, url_path: str) -> Path | None:
-        path = unquote(urlsplit(url_path).path)
-        if "\0" in path or "\\" in path:
-            return None
-        parts = [p for p in posixpath.normpath(path).split("/") if p]
-        if len(parts) < 3 or parts[0] != self.site or parts[1] not in PUBLISHED_DIRS or ".." in parts:
+        parts = url_parts(url_path)
+        if parts is None or len(parts) < 3 or parts[0] != self.site or parts[1] not in PUBLISHED_DIRS:
             return None
         base = (self.out_root / self.site / parts[1]).resolve()
         target = (base / "/".join(parts[2:])).resolve()
@@ -70,6 +87,8 @@ class SiteFiles:
 class LabHandler(BaseHTTPRequestHandler):
     server_version = "kickbake-serve"
     files: SiteFiles
+    gate: InstallGate | None
+    behind_proxy: bool
     log_stream: TextIO
 
     def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
@@ -78,8 +97,55 @@ class LabHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802
         self._send(body=True)
 
+    def do_PUT(self) -> None:  # noqa: N802
+        parts = url_parts(self.path)
+        if self.gate is None or not parts or len(parts) != 3 or parts[:2] != [self.files.site, "report"]:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_REPORT_BYTES:
+            status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE if length.isdigit() else HTTPStatus.LENGTH_REQUIRED
+            self._reply(Verdict(status, f"a report needs a Content-Length of at most {MAX_REPORT_BYTES} bytes"))
+            return
+        body = self.rfile.read(int(length))
+        self._reply(self.gate.report(parts[2], self._client(), self.headers.get(TOKEN_HEADER),
+                                     self.headers.get("X-Kickbake-Package-Db", ""), body))
+
+    def _client(self) -> str:
+        """The requesting node's address; behind nginx (on loopback) the one nginx saw."""
+        client = self.client_address[0]
+        forwarded = self.headers.get("X-Real-IP")
+        if self.behind_proxy and forwarded and ip_address(client).is_loopback:
+            return forwarded.strip()
+        return client
+
+    def _reply(self, verdict: Verdict) -> None:
+        data = (verdict.message + "\n").encode()
+        self.send_response(verdict.status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _guarded(self) -> Path | Verdict | None:
+        """Install bundles (token + address) and kickstarts (address): the node's own only."""
+        parts = url_parts(self.path)
+        if self.gate is None or not parts or len(parts) != 3 or parts[0] != self.files.site:
+            return None
+        if parts[1] == INSTALL_DIR and parts[2].endswith(".tar"):
+            return self.gate.bundle(parts[2].removesuffix(".tar"), self._client(), self.headers.get(TOKEN_HEADER))
+        if parts[1] == "kickstarts" and parts[2].endswith(".ks"):
+            refused = self.gate.from_node(kickstart_node(parts[2]), self._client())
+            if refused is not None and refused.status != HTTPStatus.NOT_FOUND:
+                return refused
+        return None
+
     def _send(self, body: bool) -> None:
-        target = self.files.resolve(self.path)
+        guarded = self._guarded()
+        if isinstance(guarded, Verdict):
+            self._reply(guarded)
+            return
+        target = guarded or self.files.resolve(self.path)
         if target is None:
             self.send_error(HTTPStatus.NOT_FOUND)
             return
@@ -122,18 +188,32 @@ class LabServer(ThreadingHTTPServer):
 
 
 def make_server(out_root: Path, site: str, address: str = "127.0.0.1", port: int = 8080,
-                log_stream: TextIO | None = None) -> LabServer:
+                log_stream: TextIO | None = None, site_path: str | Path | None = None,
+                behind_proxy: bool = False) -> LabServer:
+    """A server for the site's published files; with `site_path` also its install bundles,
+    node-restricted kickstarts and install reports."""
     if not (out_root / site).is_dir():
         raise BadInput(f"nothing to serve: {out_root / site} does not exist", hint="run ./kb render first")
-    handler = type("SiteHandler", (LabHandler,), {"files": SiteFiles(out_root, site),
+    gate = None
+    if site_path is not None:
+        # here, not at the top: the build serves its mirror through this module, and the
+        # pipeline (which the reports re-render with) imports the build
+        from kickbake.installs import accept_report
+        from kickbake.pipeline import check_site
+
+        site_plan, _ = check_site(site_path)
+        gate = InstallGate(out_root, site_plan, partial(accept_report, site_path, out_root))
+    handler = type("SiteHandler", (LabHandler,), {"files": SiteFiles(out_root, site), "gate": gate,
+                                                  "behind_proxy": behind_proxy,
                                                   "log_stream": log_stream or sys.stderr})
     return LabServer((address, port), handler)
 
 
-def serve(site_path: str | Path, out_root: Path, address: str = "127.0.0.1", port: int = 8080) -> None:
+def serve(site_path: str | Path, out_root: Path, address: str = "127.0.0.1", port: int = 8080,
+          behind_proxy: bool = False) -> None:
     """Serve the site of inventory `site_path` until interrupted."""
     site = load_site(site_path).site.site
-    server = make_server(out_root, site, address, port)
+    server = make_server(out_root, site, address, port, site_path=site_path, behind_proxy=behind_proxy)
     print(f"kickbake serve: http://{address}:{server.server_port}/{site}/ ({', '.join(PUBLISHED_DIRS)}); Ctrl-C stops",
           file=sys.stderr, flush=True)
     try:

@@ -191,20 +191,25 @@ def test_live_proxy_dhcp_answers_pxe_for_known_macs_only(out_root: Path, tmp_pat
 
 # nginx live: workers as root only because pytest's temporary directories are private (0700).
 LIVE_NGINX = r"""set -eu
-server=$1 prefix=$2 conf=$3 site=$4
+server=$1 prefix=$2 conf=$3 site=$4 node1=$5
 ip link set lo up
 ip addr add "$server"/32 dev lo
+ip addr add "$node1"/32 dev lo
 nginx -p "$prefix" -c "$conf" -g 'user root;'
 daemon=$(cat "$prefix/nginx.pid")
 trap 'kill "$daemon"; while kill -0 "$daemon" 2>/dev/null; do sleep 0.1; done' EXIT
 get() { curl -sS -o /dev/null -w '%{http_code} %{size_download}\n' "$@"; }
-curl -sS "http://$server/$site/kickstarts/drbd-node1.ks"
+curl -sS --interface "$node1" "http://$server/$site/kickstarts/drbd-node1.ks"
 echo "--"
-get "http://$server/$site/kickstarts/drbd-node1.ks" -r 0-99
+get --interface "$node1" "http://$server/$site/kickstarts/drbd-node1.ks" -r 0-99
 get "http://$server/$site/pxe/pxelinux.cfg/default"
 get "http://$server/$site/inputs.json"
 get "http://$server/$site/secrets/key"
 get "http://$server/$site/nodes/n1/node.json"
+get "http://$server/$site/kickstarts/drbd-node1.ks"
+get --interface "$node1" "http://$server/$site/kickstarts/drbd-node2.ks"
+get "http://$server/$site/install/drbd-node1.tar"
+get "http://$server/$site/pxe/planted-link"
 """
 
 
@@ -218,12 +223,16 @@ def test_live_nginx_serves_kickstarts_and_ranges_but_not_the_rest(out_root: Path
     for unpublished in ("secrets/key", "nodes/n1/node.json"):  # they exist, and must not be served
         (generation / unpublished).parent.mkdir(parents=True, exist_ok=True)
         (generation / unpublished).write_text("not for HTTP")
+    (generation / "pxe" / "planted-link").symlink_to("/etc/passwd")  # disable_symlinks refuses it
     wrapper = tmp_path / "nginx.conf"
     wrapper.write_text(NGINX_WRAPPER.format(tmp=tmp_path, site_conf=out_root / "lab-el9/pxe/nginx-site.conf"))
-    output = in_netns(LIVE_NGINX, SERVER, tmp_path, wrapper, "lab-el9")
+    output = in_netns(LIVE_NGINX, SERVER, tmp_path, wrapper, "lab-el9", "192.168.122.11")
     kickstart, statuses = output.split("--\n")
     assert kickstart == (out_root / "lab-el9/kickstarts/drbd-node1.ks").read_text()
     default_size = (out_root / "lab-el9/pxe/pxelinux.cfg/default").stat().st_size
     codes = [line.split() for line in statuses.splitlines()]
     assert codes[:2] == [["206", "100"], ["200", str(default_size)]]
-    assert [code for code, _ in codes[2:]] == ["404", "404", "404"]
+    assert [code for code, _ in codes[2:5]] == ["404", "404", "404"]
+    # a node's kickstart (it holds its install token) and install bundle: its own addresses only
+    assert [code for code, _ in codes[5:8]] == ["403", "403", "403"]
+    assert codes[8][0] in ("403", "404")

@@ -165,8 +165,9 @@ def test_load_1000_requests_from_50_clients_on_kb_serve(out_root: Path, tmp_path
                 assert process.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
                 time.sleep(0.2)
         bench = load_bench()
-        kickstarts = [f"/{SITE}/kickstarts/{n}.ks" for n in ("controller", "drbd-node1", "drbd-node2")]
-        plan = bench.request_plan(kickstarts, f"/{SITE}/images/storage-node.tar", IMAGE_SIZE, 1000)
+        # kickstarts are their node's own (served to its addresses only): small PXE files instead
+        small = [f"/{SITE}/pxe/pxelinux.cfg/default", f"/{SITE}/pxe/ipxe/boot.ipxe", f"/{SITE}/pxe/dnsmasq.conf"]
+        plan = bench.request_plan(small, f"/{SITE}/images/storage-node.tar", IMAGE_SIZE, 1000)
         result = bench.run_load(f"http://127.0.0.1:{port}", plan, 50)
     finally:
         process.terminate()

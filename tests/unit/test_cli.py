@@ -40,7 +40,8 @@ def test_render_json_is_machine_readable(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     payload = json.loads(proc.stdout)
     nodes = {n["node"]: n for n in payload["sites"][0]["nodes"]}
-    assert nodes["drbd-node1"]["outputs"][0] == "kickstarts/drbd-node1.ks"
+    assert "kickstarts/drbd-node1.ks" in nodes["drbd-node1"]["outputs"]
+    assert nodes["drbd-node1"]["netboot"] == "install"
     assert (tmp_path / "lab-legacy" / "kickstarts" / "drbd-node1.ks").exists()
 
 

@@ -221,8 +221,11 @@ def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
         check=True,
     )
     printed = proc.stdout + proc.stderr
-    secret_files = [p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").iterdir())]
-    assert len(secret_files) == 8  # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster
+    secret_files = [p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").rglob("*"))
+                    if p.is_file()]
+    # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster; per node of a site
+    # with a boot server (all three labs, 9 nodes) an install bundle, its script and its token
+    assert len(secret_files) == 8 + 3 * 9
     for path in secret_files:
         data = path.read_bytes()
         assert data.hex() not in printed and data.decode(errors="replace") not in printed

@@ -14,12 +14,14 @@ from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.render.kickstart import render_kickstart
 from kickbake.validate.kickstart import validate_kickstart
+from tests.bundles import seed_secrets
 from tests.conftest import BUNDLED, ROOT, require_tool
 from tests.golden_tree import assert_tree_matches, files_of
 
 
 @pytest.mark.parametrize("site", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_kickstarts_match_golden_files(site: Path, out_root: Path, update_golden: bool) -> None:
+    seed_secrets(out_root, site.stem)  # the install bundle's sha256 and the token are in the kickstart
     result = pipeline.render_site(site, out_root)
     rendered = out_root / result.site / "kickstarts"
     if not any(o.startswith("kickstarts/") for n in result.nodes for o in n.outputs):  # Debian: no anaconda

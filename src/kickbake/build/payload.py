@@ -15,13 +15,10 @@ from typing import Any
 from kickbake.build.spec import BuildSpec
 from kickbake.errors import KickbakeError
 from kickbake.firstboot.agent import bundle_hash
+from kickbake.firstboot.installed import AGENT_MODULES, FIRSTBOOT_DIR, agent_text
 from kickbake.model import SitePlan
 from kickbake.model.catalog import Repo
-from kickbake.paths import PACKAGE_DIR
 from kickbake.record.inputs import sha256_file
-
-FIRSTBOOT_DIR = PACKAGE_DIR / "firstboot"
-AGENT_MODULES = ("actions.py", "openstack.py", "storage.py")  # installed beside the agent on the node
 
 
 def rpm_repo_file(repos: list[Repo]) -> str:
@@ -73,11 +70,6 @@ def _copy_bundles(spec: BuildSpec, bundles_dir: Path, payload: Path) -> dict[str
     return hashes
 
 
-def _agent_text(spec: BuildSpec) -> str:
-    python = "/usr/bin/python" if spec.release in ("fedora-15", "fedora-16") else "/usr/bin/python3"
-    return f"#!{python}\n" + (FIRSTBOOT_DIR / "agent.py").read_text()
-
-
 def write_payload(
     site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str
 ) -> dict[str, Any]:
@@ -87,7 +79,7 @@ def write_payload(
     payload.mkdir(parents=True)
     repos = _write_repos(site_plan, spec, payload)
     bundles = _copy_bundles(spec, bundles_dir, payload)
-    agent = _agent_text(spec)
+    agent = agent_text(site_plan.node(spec.nodes[0]).release.firstboot.python)
     _write(payload / "agent" / "kickbake-firstboot", agent, 0o755)
     lock_sha256 = None
     if spec.lock is not None:

@@ -53,6 +53,7 @@ SITE_DIR = "/usr/share/kickbake/site"
 STATE_DIR = "/var/lib/kickbake"
 LOG_FILE = "/var/log/kickbake-firstboot.log"
 IMAGE_RECORD = "/etc/kickbake/image.json"
+INSTALL_RECORD = "/etc/kickbake/install.json"  # a node installed by kickstart: its install bundle's record
 
 
 class NotIdentified(Exception):
@@ -217,8 +218,9 @@ def main(root="/", cmdline_path="/proc/cmdline"):
     if not run_steps(bundles[node], bundle_dir, at(STATE_DIR), log, max_wait=max_wait):
         log("first boot incomplete: the failed step is retried on the next boot")
         return 1
-    image = read_json(at(IMAGE_RECORD), {})
+    image = read_json(at(IMAGE_RECORD)) or read_json(at(INSTALL_RECORD), {})
     stamp = {"node": node, "identified_by": how, "image_id": image.get("image_id", "unknown"),
+             "installed_by": image.get("installed_by", "image"),
              "bundle_hash": bundle_hash(bundle_dir), "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     actions.write_file(done, json.dumps(stamp, indent=2, sort_keys=True) + "\n")
     log("first boot done: %s" % json.dumps(stamp, sort_keys=True))

@@ -18,6 +18,14 @@ from kickbake.model.yamlsource import YamlSource, load_yaml
 from kickbake.paths import RELEASES_DIR, REPOS_DIR
 
 
+class Partitioning(Frozen):
+    """How the release's anaconda lays out the root disk so it boots on BIOS and UEFI alike."""
+
+    reqpart: bool  # `reqpart` (F23+, RHEL 8+): anaconda adds what the platform needs (ESP, biosboot)
+    fstype: Literal["ext4", "xfs"]  # the release's default filesystem for / and /boot
+    efi_fstype: str = "efi"  # the ESP's fstype where the layout must name it (no reqpart)
+
+
 class KickstartDialect(Frozen):
     """What the release's anaconda understands."""
 
@@ -32,6 +40,7 @@ class KickstartDialect(Frozen):
     packages_header: str  # options after %packages
     boot_args: tuple[str, ...] = ()  # installer network arguments on a PXE command line
     liveimg: bool = False  # anaconda's `liveimg` command (F19+, RHEL7+): install a baked image tar
+    partitioning: Partitioning
 
 
 class StackFacts(Frozen):
@@ -51,6 +60,14 @@ class StackFacts(Frozen):
     broker_service: str = "rabbitmq-server"
 
 
+class FirstBoot(Frozen):
+    """What the first-boot agent needs on a node of this release."""
+
+    python: str  # the interpreter the agent (and a kickstart's install %post) runs on
+    packages: tuple[PackageName, ...]  # the agent's runtime dependencies (kickstart %packages)
+    package_db: Literal["rpm", "dpkg"]  # what the install report reads the package list from
+
+
 class Release(Frozen):
     name: str
     pretty: str
@@ -60,6 +77,7 @@ class Release(Frozen):
     facts: StackFacts
     packages: dict[str, tuple[PackageName, ...]]  # feature -> packages
     services: dict[str, tuple[str, ...]]  # feature -> services to enable
+    firstboot: FirstBoot
     dib: dict[str, Any] = Field(default_factory=dict)  # diskimage-builder distro element and release
 
 

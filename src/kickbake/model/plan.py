@@ -56,6 +56,11 @@ class NodeView:
         return self.node.hostname
 
     @property
+    def install_packages(self) -> tuple[str, ...]:
+        """What a kickstart installs: the node's packages and what its first-boot agent runs on."""
+        return tuple(sorted({*self.packages, *self.release.firstboot.packages}))
+
+    @property
     def has_kickstart(self) -> bool:
         return self.release.kickstart is not None
 

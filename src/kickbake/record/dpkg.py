@@ -4,7 +4,7 @@ usr/share/doc/<package>/copyright files declare (the DEP-5 `License:` fields, wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kickbake.errors import BadInput
@@ -66,14 +66,23 @@ def read_dpkg(root: Path) -> list[PackageRecord]:
     status = root / STATUS
     if not status.is_file():
         raise BadInput(f"{status}: no dpkg status file", hint="is this a Debian image root?")
+    text = status.read_text(encoding="utf-8", errors="replace")
+    return parse_dpkg_status(text, lambda package: copyright_license(root, package))
+
+
+def parse_dpkg_status(text: str, license_of: Callable[[str], str] = lambda package: "") -> list[PackageRecord]:
+    """The installed packages of a dpkg status file's text (a node's install report sends it)."""
     records = []
-    for fields in paragraphs(status.read_text(encoding="utf-8", errors="replace")):
+    for fields in paragraphs(text):
         if fields.get("Status", "").split()[-1:] != ["installed"]:
             continue
+        if "Package" not in fields or "Version" not in fields:
+            raise BadInput("a dpkg status paragraph without Package or Version",
+                           hint="send /var/lib/dpkg/status as it is")
         epoch, version, revision = split_deb_version(fields["Version"])
         source = fields.get("Source", fields["Package"]).split(" ")[0]
         records.append(PackageRecord(
             name=fields["Package"], arch=fields.get("Architecture", ""), version=version, release=revision,
-            epoch=epoch, kind="deb", license=copyright_license(root, fields["Package"]), source=source,
+            epoch=epoch, kind="deb", license=license_of(fields["Package"]), source=source,
         ))
     return sorted_records(records)

@@ -164,7 +164,11 @@ def record_image(image_root: Path, image_file: Path, context: RecordContext, als
 
 def record_node(tsv: Path, context: RecordContext, out_dir: Path) -> RecordPaths:
     """A kickstart-installed node: the same three files from its installed-packages.tsv."""
-    records = read_installed_tsv(tsv)
+    return record_node_packages(read_installed_tsv(tsv), context, out_dir)
+
+
+def record_node_packages(records: list[PackageRecord], context: RecordContext, out_dir: Path) -> RecordPaths:
+    """An installed node's packages (its install report, or a TSV fetched from it)."""
     paths = write_records(records, context, None, out_dir)
     _enforce(records, context)
     return paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.paths import KICKSTARTS_DIR
+from kickbake.render.install import InstallDelivery
 from kickbake.render.liveimg import TEMPLATE as LIVEIMG_TEMPLATE
 from kickbake.render.liveimg import BakedImage
 from kickbake.render.templating import render_template
@@ -12,11 +13,15 @@ TEMPLATE = "node.ks.j2"
 ORIGIN_MARK = "# kickbake-template: "
 
 
-def render_kickstart(plan: SitePlan, node: NodeView, inputs_digest: str, image: BakedImage | None = None) -> str:
-    """The node's kickstart; with `image`, its liveimg variant (installs that image tar instead of
-    %packages: kickstarts/node-liveimg.ks.j2, same snippets otherwise)."""
+def render_kickstart(plan: SitePlan, node: NodeView, inputs_digest: str, install: InstallDelivery | None = None,
+                     image: BakedImage | None = None) -> str:
+    """The node's kickstart; `install`: its last %post fetches the node's install bundle and reports
+    (sites with a boot server); with `image`, its liveimg variant (installs that image tar instead
+    of %packages: kickstarts/node-liveimg.ks.j2, same snippets otherwise)."""
     assert node.release.kickstart is not None, f"{node.hostname}: {node.release.name} has no kickstart"
-    extra = {"image": image} if image is not None else {}
+    extra: dict[str, object] = {"image": image} if image is not None else {}
+    if install is not None:
+        extra["install"] = install
     return render_template(
         KICKSTARTS_DIR,
         LIVEIMG_TEMPLATE if image is not None else TEMPLATE,

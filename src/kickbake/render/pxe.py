@@ -101,6 +101,8 @@ def render_pxe(px: PxeSite, stage: Stage, out_root: Path) -> PxeOutcome:
         _write(stage, outcome, f"ipxe/{entry.ipxe_name}", _template("ipxe-node.ipxe.j2", **context))
         _place_kernel(entry, stage, out_root, outcome)
         boots = Path(entry.kickstart_url).name if entry.kickstart_url else f"image {Path(entry.kernel).parent.name}"
+        if entry.local:
+            boots = f"its local disk (netboot local; installs {boots} after ./kb netboot --install)"
         outcome.node_notes.setdefault(entry.node, []).insert(0, f"pxe: {entry.pxelinux_name} boots {boots}")
     for node, reason in sorted(px.skipped.items()):
         outcome.node_notes.setdefault(node, []).append(f"pxe: no boot entry: {reason}")

@@ -9,19 +9,22 @@ Paths in boot entries are relative to the TFTP root, output/<site>/pxe/:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import Image, Network, Pxe
 from kickbake.model.types import DhcpMode
+from kickbake.render.netboot import INSTALL, LOCAL
 
 # What the boot server publishes over HTTP, below <root>/<site>/: never nodes/ or secrets/.
 PUBLISHED_DIRS = ("kickstarts", "images", "repos", "pxe")
 # diskimage-builder labels the root filesystem of the images it bakes with this.
 DIB_ROOT_LABEL = "cloudimg-rootfs"
 INSTALLERS_DIR = "installers"
+# nginx hands install bundles and reports to `./kb serve --behind-proxy` (its default port)
+INSTALL_BACKEND = "http://127.0.0.1:8080"
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,17 @@ class BootEntry:
     args: tuple[str, ...]
     kickstart_url: str | None
     source_dir: str  # where ./kb pxe takes the kernel/initrd from, for notes
+    netboot: str = INSTALL  # local: the entry boots the node's own disk (installed, reported)
+    addresses: tuple[str, ...] = ()  # every static address of the node: who may fetch its kickstart
+
+
+    @property
+    def local(self) -> bool:
+        return self.netboot == LOCAL
+
+    @property
+    def local_label(self) -> str:
+        return f"Boot {self.fqdn} from its local disk (installed; ./kb netboot --install reinstalls)"
 
     @property
     def mac_dashes(self) -> str:
@@ -87,6 +101,10 @@ class PxeSite:
     @property
     def published(self) -> tuple[str, ...]:
         return PUBLISHED_DIRS
+
+    @property
+    def install_backend(self) -> str:
+        return INSTALL_BACKEND
 
     @property
     def ipxe_url(self) -> str:
@@ -159,10 +177,12 @@ def _entry(site_plan: SitePlan, node: NodeView, network: str, variant: str) -> B
     return _image_entry(site_plan, node, image, iface.mac, iface.address)
 
 
-def pxe_site(site_plan: SitePlan, out_root: Path, variants: dict[str, str] | None = None) -> PxeSite | None:
+def pxe_site(site_plan: SitePlan, out_root: Path, variants: dict[str, str] | None = None,
+             netboot: dict[str, str] | None = None) -> PxeSite | None:
     """The site's PXE view; None when the inventory has no `pxe:` section. `variants` maps a node to
-    the kickstart variant its installer fetches ("-liveimg" once its image is built)."""
-    variants = variants or {}
+    the kickstart variant its installer fetches ("-liveimg" once its image is built), `netboot` to
+    its netboot state (install when absent)."""
+    variants, netboot = variants or {}, netboot or {}
     pxe = site_plan.site.pxe
     if pxe is None:
         return None
@@ -172,7 +192,8 @@ def pxe_site(site_plan: SitePlan, out_root: Path, variants: dict[str, str] | Non
         if isinstance(found, str):
             skipped[node.hostname] = found
         else:
-            entries.append(found)
+            addresses = tuple(sorted(str(i.address) for i in node.interfaces if i.address))
+            entries.append(replace(found, netboot=netboot.get(node.hostname, INSTALL), addresses=addresses))
     site = site_plan.site.site
     out = out_root.absolute()
     return PxeSite(

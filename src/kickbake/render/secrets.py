@@ -12,6 +12,7 @@ SECRETS_DIR = "secrets"
 SECRET_MODE = 0o600
 AUTHKEY_BYTES = 256  # what corosync-keygen writes by default (2048 bits)
 PASSWORD_BYTES = 24  # 48 hex digits: safe in URLs and ini files without quoting
+TOKEN_BYTES = 32  # install tokens: 64 hex digits, unguessable
 
 
 class SecretStore:
@@ -26,7 +27,8 @@ class SecretStore:
         if path.is_file():
             return path.read_bytes()
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.parent.chmod(0o700)
+        for directory in {path.parent, self.stage.path(SECRETS_DIR)}:
+            directory.chmod(0o700)
         self.stage.write(relative, make(), SECRET_MODE)
         return path.read_bytes()
 
@@ -35,3 +37,11 @@ class SecretStore:
 
     def password(self, name: str) -> str:
         return self._get(f"{name}.password", lambda: os.urandom(PASSWORD_BYTES).hex().encode()).decode().strip()
+
+    def install_token(self, node: str) -> str:
+        """The node's one-shot install credential (kept until its install report arrives)."""
+        return self._get(f"install/{node}.token", lambda: os.urandom(TOKEN_BYTES).hex().encode()).decode().strip()
+
+    def drop(self, name: str) -> None:
+        """Remove a secret from this generation (the previous one keeps its own link)."""
+        self.stage.path(f"{SECRETS_DIR}/{name}").unlink(missing_ok=True)
