@@ -9,7 +9,10 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +26,7 @@ from spdx_tools.spdx.validation.document_validator import validate_full_spdx_doc
 from kickbake import pipeline
 from kickbake.progress import Progress
 from kickbake.record.lock import lock_site, package_evr
-from tests.conftest import SITES
+from tests.conftest import ROOT, SITES
 from tests.integration.vm import Vm, data_disk, system_disk, tools_missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtool]
@@ -46,6 +49,8 @@ class Built:
     nodes: Path
     seconds: float
     lock: Path
+    site: Path
+    out_root: Path
 
     @property
     def qcow2(self) -> Path:
@@ -81,7 +86,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     manifests = images / "storage-node.d" / "dib-manifests"
     assert (manifests / "dib-manifest-dpkg-storage-node").is_file(), sorted(os.listdir(manifests))
     assert "drbd-utils" in (manifests / "dib-manifest-dpkg-storage-node").read_text()
-    return Built(images, out_root / "lab-debian" / "nodes", seconds, lock)
+    return Built(images, out_root / "lab-debian" / "nodes", seconds, lock, site, out_root)
 
 
 def test_the_built_image_is_recorded_from_its_own_package_database(built: Built) -> None:
@@ -239,3 +244,147 @@ def test_two_node_lab_then_rebuild_of_drbd_node2(built: Built, tmp_path: Path) -
     print(f"REBOOT drbd-node1: {time.monotonic() - again.started:.0f}s")
     assert again.probe("firstboot") == ["inactive condition=no status=0"], again.lines()
     assert not [line for line in again.lines() if line.startswith("KICKBAKE")], "first boot ran again"
+
+
+# --- Issue 11: the install path. A node installed by anything but the image (kickstart, preseed)
+# gets kickbake from its install bundle. Anaconda cannot run here, so the same install script
+# runs chrooted in a copy of the image with the kickbake payload removed (packages only, as
+# after %packages), from the node's own address in a network namespace, against ./kb serve.
+
+PAYLOAD = ("usr/lib/kickbake", "usr/share/kickbake", "etc/kickbake", "var/lib/kickbake",
+           "usr/lib/systemd/system/kickbake-firstboot.service",
+           "etc/systemd/system/multi-user.target.wants/kickbake-firstboot.service")
+SERVER = "192.168.122.1"  # lab-debian's pxe.server
+ADDRESSES = {"drbd-node1": "192.168.122.11", "drbd-node2": "192.168.122.12"}
+
+
+def sh(*argv: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([str(a) for a in argv], capture_output=True, text=True)
+    assert proc.returncode == 0 or not check, f"{argv}: {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+class InstallNet:
+    """Two network namespaces joined by a veth pair: the boot server at SERVER, the node side
+    taking each node's address in turn."""
+
+    def __init__(self, tag: str) -> None:
+        self.server, self.node = f"kbsrv{tag}", f"kbnode{tag}"
+        for ns in (self.server, self.node):
+            sh("ip", "netns", "add", ns)
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "link", "add", f"vs{tag}", "netns", self.server, "type", "veth", "peer", "name", f"vn{tag}",
+           "netns", self.node)
+        self.server_if, self.node_if = f"vs{tag}", f"vn{tag}"
+        sh("ip", "-n", self.server, "addr", "add", f"{SERVER}/24", "dev", self.server_if)
+        for ns, dev in ((self.server, self.server_if), (self.node, self.node_if)):
+            sh("ip", "-n", ns, "link", "set", dev, "up")
+
+    def become(self, address: str) -> None:
+        sh("ip", "-n", self.node, "addr", "flush", "dev", self.node_if)
+        sh("ip", "-n", self.node, "addr", "add", f"{address}/24", "dev", self.node_if)
+
+    def close(self) -> None:
+        for ns in (self.server, self.node):
+            sh("ip", "netns", "delete", ns, check=False)
+
+
+def strip_and_install(built: Built, node: str, disk: Path, net: InstallNet, mnt: Path) -> list[str]:
+    """Remove kickbake from the image copy, then run the node's install script in it: its output."""
+    mnt.mkdir(exist_ok=True)
+    sh("mount", "-o", "loop", disk, mnt)
+    try:
+        for relative in PAYLOAD:
+            sh("rm", "-rf", mnt / relative)
+        assert not any((mnt / relative).exists() for relative in PAYLOAD)
+        script = built.out_root / "lab-debian" / "secrets" / "install" / f"{node}.py"
+        (mnt / "root" / "kickbake-install.py").write_bytes(script.read_bytes())
+        sh("mount", "--bind", "/dev", mnt / "dev")
+        sh("mount", "-t", "proc", "proc", mnt / "proc")
+        try:
+            net.become(ADDRESSES[node])
+            proc = sh("ip", "netns", "exec", net.node, "chroot", mnt, "/usr/bin/python3", "/root/kickbake-install.py",
+                      check=False)
+        finally:
+            sh("umount", mnt / "proc")
+            sh("umount", mnt / "dev")
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (mnt / "root" / "kickbake-install.py").unlink()
+        assert (mnt / "etc/systemd/system/multi-user.target.wants/kickbake-firstboot.service").is_symlink()
+        assert sorted(os.listdir(mnt / "usr/share/kickbake/site/nodes")) == [node]  # its own bundle only
+        return proc.stdout.splitlines()
+    finally:
+        sh("umount", mnt)
+
+
+def test_two_node_lab_installed_by_the_install_path(built: Built, tmp_path: Path) -> None:
+    """Both storage nodes get kickbake from their install bundles (token, sha256, own address),
+    report back and flip to local boot; then the two-node lab boots and ends exactly as the image
+    path does: same files, services, DRBD UpToDate/UpToDate Primary/Primary, shared VG."""
+    for tool in ("ip", "mount", "chroot"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} missing")
+    net = InstallNet(secrets.token_hex(3))
+    env = {**os.environ, "KICKBAKE_OUTPUT": str(built.out_root), "KICKBAKE_ROOT": str(ROOT)}
+    built_out = built.out_root / "lab-debian"
+    pipeline.render_site(built.site, built.out_root, netboot=dict.fromkeys(ADDRESSES, "install"))
+    log = (tmp_path / "serve.log").open("w")
+    server = subprocess.Popen(["ip", "netns", "exec", net.server, str(Path(sys.executable).with_name("kickbake")),
+                               "serve", "--site", str(built.site), "--address", SERVER, "--port", "80"],
+                              env=env, stdout=log, stderr=subprocess.STDOUT)
+    disks = {n: [system_disk(built.qcow2, tmp_path / f"{n}.raw"), data_disk(tmp_path / f"{n}-drbd.qcow2", DRBD_DISK)]
+             for n in ADDRESSES}
+    try:
+        deadline = time.monotonic() + 30
+        while "kickbake serve:" not in (tmp_path / "serve.log").read_text():
+            assert server.poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        start = time.monotonic()
+        for node in ADDRESSES:
+            said = strip_and_install(built, node, disks[node][0], net, tmp_path / "mnt")
+            assert any(f"installed the first-boot agent and {node}'s bundle" in line for line in said), said
+            assert any(f"reported: recorded {node}:" in line and "netboot local" in line for line in said), said
+        print(f"\nINSTALL PATH both nodes (strip payload, fetch + verify + unpack + report): "
+              f"{time.monotonic() - start:.0f}s")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        net.close()
+    served = (tmp_path / "serve.log").read_text()
+    assert f"{ADDRESSES['drbd-node1']} " in served and "/lab-debian/install/drbd-node1.tar" in served
+    assert json.loads((built_out / "state" / "netboot.json").read_text()) == {
+        "controller": "install", "drbd-node1": "local", "drbd-node2": "local"}
+    for node in ADDRESSES:
+        assert (built_out / "records" / f"{node}.manifest.json").is_file()
+        assert not (built_out / "secrets" / "install" / f"{node}.token").exists()  # one-shot: retired
+        mac = MACS[node][0].replace(":", "-")
+        assert "LOCALBOOT 0" in (built_out / "pxe" / "pxelinux.cfg" / f"01-{mac}").read_text()
+
+    mgmt, repl = free_ports(2)
+    listen = [f"socket,listen=127.0.0.1:{mgmt}", f"socket,listen=127.0.0.1:{repl}"]
+    connect = [f"socket,connect=127.0.0.1:{mgmt}", f"socket,connect=127.0.0.1:{repl}"]
+    kernel, initrd = built.images / "storage-node.vmlinuz", built.images / "storage-node.initrd"
+    # no kickbake.node= here: the agent finds its node as on a kickstart-installed machine
+    vms = [Vm(node, kernel, initrd, disks[node], list(zip(MACS[node], nics, strict=True)), "kbtest.hold=1", tmp_path)
+           for node, nics in (("drbd-node1", listen), ("drbd-node2", connect))]
+    vms[0].start()
+    time.sleep(1)
+    vms[1].start()
+    try:
+        deadline = time.monotonic() + 1500
+        ready = max(vm.wait_for_marker("PROBE end", deadline) for vm in vms)
+        print(f"CLUSTER-READY two install-path nodes (power-on to DRBD UpToDate + shared VG): {ready:.0f}s")
+        for vm in vms:
+            assert any(f"KICKBAKE this is {vm.name} (by MAC address)" in line for line in vm.lines()), vm.lines()
+            stamp = json.loads(vm.probe("done-stamp")[0])
+            install = json.loads((built_out / "records" / f"{vm.name}.manifest.json").read_text())
+            assert stamp["node"] == vm.name and stamp["installed_by"] == "install-script", stamp
+            assert stamp["image_id"].startswith(f"install-{vm.name}-")
+            assert install["image"] == vm.name
+            assert vm.probe("drbd") == ["Connected UpToDate/UpToDate Primary/Primary"], vm.lines()
+            assert vm.probe("vg") == ["vg_shared dlm"], vm.lines()
+            assert_configs_in_place(vm, built, vm.name)
+    finally:
+        for vm in vms:
+            vm.kill()

@@ -157,3 +157,52 @@ def test_qemu_ipxe_runs_the_generated_scripts_over_http_from_kb_serve(tmp_path: 
     assert fetched[:3] == ["GET /lab-el9/pxe/ipxe/drbd-node1.ipxe HTTP/1.1",
                            "GET /lab-el9/pxe/images/el9/vmlinuz HTTP/1.1",
                            "GET /lab-el9/pxe/images/el9/initrd.img HTTP/1.1"], log.getvalue()
+
+
+# A boot sector that writes a marker straight to COM1 (I/O port 0x3f8) and halts: proof that the
+# firmware went on to the local disk. xor ax,ax; mov ds,ax; mov si,msg; mov dx,0x3f8;
+# next: lodsb; test al,al; jz stop; out dx,al; jmp next; stop: cli; hlt; jmp stop; msg: ...
+LOCAL_MARKER = b"KICKBAKE-LOCAL-DISK-BOOTED"
+BOOT_SECTOR = (bytes.fromhex("31c08ed8be167cbaf803ac84c07403eeebf8faf4ebfc") + LOCAL_MARKER + b"\r\n\0")
+
+
+def local_disk(path: Path) -> Path:
+    sector = BOOT_SECTOR.ljust(510, b"\0") + b"\x55\xaa"
+    path.write_bytes(sector + bytes(1 << 20))
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.realtool
+@pytest.mark.parametrize("client", ["bios", "ipxe"])
+def test_a_node_set_to_local_boots_its_disk_over_pxe(tmp_path: Path, client: str) -> None:
+    """After its install report a node's entries boot its disk: pxelinux's LOCALBOOT 0 (BIOS) and
+    the iPXE script's exit hand back to the firmware, which boots the next device, the disk."""
+    require_tool("qemu-system-x86_64")
+    out_root = tmp_path / "output"
+    render_site(SITES / "lab-el9.yml", out_root, netboot={"drbd-node1": "local"})
+    tftp = out_root / "lab-el9" / "pxe"
+    entry = (tftp / "pxelinux.cfg" / "01-52-54-00-00-01-21").read_text()
+    assert "LOCALBOOT 0" in entry and "KERNEL" not in entry
+    script = (tftp / "ipxe" / "drbd-node1.ipxe").read_text().splitlines()
+    assert "exit" in script and not any(line.startswith(("kernel", "boot")) for line in script)
+    bootfile = "pxelinux.0" if client == "bios" else "ipxe/drbd-node1.ipxe"
+    if not (tftp / "pxelinux.0").is_file():
+        pytest.skip("pxelinux is not installed (./kb test installs it as root)")
+    serial = tmp_path / "serial.log"
+    argv = ["timeout", str(BOOT_TIMEOUT), "qemu-system-x86_64", "-accel", "tcg", "-m", "512", "-display", "none",
+            "-monitor", "none", "-no-reboot", "-netdev", f"user,id=n0,restrict=on,tftp={tftp},bootfile={bootfile}",
+            "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:00:01:21,bootindex=1",
+            "-drive", f"file={local_disk(tmp_path / 'disk.raw')},format=raw,if=none,id=d0",
+            "-device", "virtio-blk-pci,drive=d0,bootindex=2", "-serial", f"file:{serial}"]
+    start = time.monotonic()
+    vm = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        while vm.poll() is None and LOCAL_MARKER not in (serial.read_bytes() if serial.exists() else b""):
+            time.sleep(1)
+    finally:
+        vm.terminate()
+        vm.wait(timeout=30)
+    console = serial.read_bytes() if serial.exists() else b""
+    assert LOCAL_MARKER in console, console[-2000:]
+    print(f"\n{client}: netboot local -> the local disk's boot sector ran after {time.monotonic() - start:.0f} s")
