@@ -62,7 +62,11 @@ class InstallGate:
         if node not in self.addresses:
             return Verdict(HTTPStatus.NOT_FOUND, f"no node {node} in site {self.site}")
         allowed = self.addresses[node]
-        if allowed and ip_address(client).exploded not in {ip_address(a).exploded for a in allowed}:
+        try:
+            seen = ip_address(client).exploded
+        except ValueError:  # only X-Real-IP can be malformed: whatever sets it is misconfigured
+            return Verdict(HTTPStatus.BAD_REQUEST, f"{client!r} is not an IP address")
+        if allowed and seen not in {ip_address(a).exploded for a in allowed}:
             known = ", ".join(sorted(allowed))
             return Verdict(HTTPStatus.FORBIDDEN, f"{client} is not {node} (its addresses: {known})")
         return None

@@ -101,6 +101,6 @@ def accept_report(site_path: str | Path, out_root: Path, node: str, package_db: 
     if (directory / f"{node}.manifest.json").exists():
         raise RecordExists(f"{node} is recorded already ({RECORDS_DIR}/{node}.manifest.json): not overwritten",
                            hint=f"./kb netboot --site {site} --node {node} --install keeps it in history/ first")
-    paths = record_node_packages(records, context_for_node(site_plan, node), directory)
+    paths = record_node_packages(records, context_for_node(site_plan, node), directory, policy_first=True)
     render_site(site_path, out_root, netboot={node: LOCAL})
     return f"recorded {node}: {paths.packages} packages in {RECORDS_DIR}/{node}.manifest.json; netboot local"

@@ -167,8 +167,12 @@ def record_node(tsv: Path, context: RecordContext, out_dir: Path) -> RecordPaths
     return record_node_packages(read_installed_tsv(tsv), context, out_dir)
 
 
-def record_node_packages(records: list[PackageRecord], context: RecordContext, out_dir: Path) -> RecordPaths:
-    """An installed node's packages (its install report, or a TSV fetched from it)."""
+def record_node_packages(records: list[PackageRecord], context: RecordContext, out_dir: Path,
+                         policy_first: bool = False) -> RecordPaths:
+    """An installed node's packages (its install report, or a TSV fetched from it). policy_first:
+    refuse before writing (a refused install report must leave no record behind)."""
+    if policy_first:
+        _enforce(records, context)
     paths = write_records(records, context, None, out_dir)
     _enforce(records, context)
     return paths

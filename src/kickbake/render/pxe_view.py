@@ -48,7 +48,10 @@ class BootEntry:
 
     @property
     def local(self) -> bool:
-        return self.netboot == LOCAL
+        """Whether the entry boots the disk. An image entry (Debian) installs nothing: it boots the
+        image's kernel with its root on the node's disk in both states, since a `baremetal`
+        image's disk has no boot loader of its own."""
+        return self.netboot == LOCAL and self.kind == "installer"
 
     @property
     def local_label(self) -> str:
