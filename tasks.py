@@ -14,6 +14,7 @@ from invoke import Exit, task
 
 from kickbake import devtools, docs, installs, pipeline
 from kickbake import serve as lab_server
+from kickbake.build import layers
 from kickbake.errors import KickbakeError
 from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
@@ -22,7 +23,16 @@ from kickbake.record import diff as record_diff
 from kickbake.record import lock as record_lock
 from kickbake.record import site as record_site
 from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
-from kickbake.report import print_builds, print_error, print_json, print_netboot, print_sites, print_tool_checks
+from kickbake.report import (
+    print_builds,
+    print_cache,
+    print_error,
+    print_json,
+    print_netboot,
+    print_plan,
+    print_sites,
+    print_tool_checks,
+)
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -91,13 +101,31 @@ def demo(c, json=False, build=True, debug=False):
 @task(help={**SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
             "dry_run": "print the exact disk-image-create command and environment, build nothing",
             "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)",
-            "from_mirror": "build from ./kb mirror's snapshot of the lock only (offline rebuild, Debian images)"})
+            "from_mirror": "build from ./kb mirror's snapshot of the lock only (offline rebuild, Debian images)",
+            "force": "rebuild even when a finished build with the same image id is there"})
 @reported
-def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=False, json=False, debug=False):
-    """Bake a site's node images with diskimage-builder into output/<site>/images/."""
+def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=False, force=False, json=False,
+          debug=False):
+    """Bake a site's node images with diskimage-builder into output/<site>/images/ (skips up-to-date ones)."""
     types = tuple(t for t in type.split(",") if t)
     print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr(),
-                                     from_mirror=from_mirror), json)
+                                     from_mirror=from_mirror, force=force), json)
+
+
+@task(help={"site": "inventory file", **SITE_HELP})
+@reported
+def plan(c, site, json=False, debug=False):
+    """Per image: its id, package layer, built or stale and why, and the command that builds it."""
+    print_plan(pipeline.plan_site(site, OUTPUT_DIR), as_json=json)
+
+
+@task(help={"prune": "evict least recently used layers until the cache fits its bound",
+            "max_gib": "the bound for --prune (default KICKBAKE_LAYER_CACHE_GIB or 20)",
+            "json": "machine-readable output", "debug": "show a traceback on errors"})
+@reported
+def cache(c, prune=False, max_gib="", json=False, debug=False):
+    """List the package-layer cache (shared by every site on this host), or prune it."""
+    print_cache(layers.cache_report(prune, float(max_gib) if max_gib else None), as_json=json)
 
 
 @task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kickbake.build import BuildResult, build_images, dib_path
+from kickbake.build import BuildResult, ImagePlan, build_images, dib_path, plan_images
 from kickbake.errors import BadInput, Problem
 from kickbake.lint import Finding, LintErrors, Severity, lint_site
 from kickbake.model import NodeView, SitePlan, load_site, plan
@@ -135,10 +135,12 @@ def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dic
     return outcome.notes
 
 
-def _install_note(delivery: InstallDelivery) -> str:
+def _install_note(node: NodeView, delivery: InstallDelivery) -> str:
     if delivery.token is None:
-        return "netboot local: boots its disk (./kb netboot --install to reinstall)"
-    return f"netboot install: the install fetches its bundle from {delivery.bundle_url} (token, sha256) and reports"
+        return "netboot local: installed and reported (./kb netboot --install to reinstall)"
+    by = ("its kickstart's last %post" if node.has_kickstart
+          else f"secrets/install/{node.hostname}.py (for a system installed otherwise)")
+    return f"netboot install: {by} fetches {delivery.bundle_url} (token, sha256) and reports"
 
 
 def _kickstart_problem(relative: str, node: NodeView, finding: KickstartFinding) -> Problem:
@@ -167,7 +169,7 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
             deliveries = render_install(site_plan, stage, digest, states)
             for hostname, delivery in deliveries.items():
                 results[hostname].netboot = states[hostname]
-                results[hostname].notes.append(_install_note(delivery))
+                results[hostname].notes.append(_install_note(site_plan.node(hostname), delivery))
         with progress.step(f"{site.site}: kickstarts"):
             _render_kickstarts(site_plan, stage, digest, results, deliveries)
         with progress.step(f"{site.site}: liveimg kickstarts"):
@@ -250,7 +252,7 @@ BUILD_HOST_TOOLS = ("debootstrap", "qemu-img", "mksquashfs", "sudo", "sgdisk", "
 def build_site(site_path: str | Path, image: str | None = None, types: tuple[str, ...] = (), layout: str = "",
                dry_run: bool = False, out_root: Path = OUTPUT_DIR,
                progress: Progress | None = None, lock_path: Path | None = None,
-               from_mirror: bool = False) -> list[BuildResult]:
+               from_mirror: bool = False, force: bool = False) -> list[BuildResult]:
     """Render the site (its node bundles are baked into the images), then build its images,
     installing exactly the pins of repos/<site>.lock (or lock_path) when there is one; with
     from_mirror, from ./kb mirror's snapshot of that lock and nothing else (an offline rebuild).
@@ -258,7 +260,22 @@ def build_site(site_path: str | Path, image: str | None = None, types: tuple[str
     if not dry_run:
         render_site(site_path, out_root, progress)
     site_plan, _ = check_site(site_path)
-    return build_images(site_plan, out_root, image, types, layout, dry_run, progress, lock_path, from_mirror)
+    return build_images(site_plan, out_root, image, types, layout, dry_run, progress, lock_path, from_mirror, force)
+
+
+def plan_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, lock_path: Path | None = None) -> list[ImagePlan]:
+    """`./kb plan`: each image's id, layer and whether it is built, or why it is stale. The site is
+    rendered into a scratch directory with its own secrets (so the bundles are what a build would
+    bake), and output/ is only read."""
+    site_plan, _ = check_site(site_path)
+    site = site_plan.site.site
+    with tempfile.TemporaryDirectory(prefix="kickbake-plan-") as scratch:
+        secrets = out_root / site / "secrets"
+        if secrets.is_dir():
+            shutil.copytree(secrets, Path(scratch) / site / "secrets")
+        render_site(site_path, Path(scratch))
+        return plan_images(site_plan, Path(scratch) / site / "nodes", out_root / site / "images", str(site_path),
+                           lock_path)
 
 
 def missing_build_tools() -> list[str]:

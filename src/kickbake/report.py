@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kickbake.build import BuildResult
+from kickbake.build import BuildResult, ImagePlan
 from kickbake.errors import KickbakeError
 from kickbake.lint import Finding
 from kickbake.pipeline import SiteResult
@@ -60,8 +60,13 @@ def print_builds(results: Sequence[BuildResult], as_json: bool = False) -> None:
     for result in results:
         if result.dry_run:
             sys.stdout.write(f"# {result.site}/{result.image}\n{result.command}\n\n")
+        elif result.cached:
+            sys.stdout.write(f"{result.site}/{result.image}: up to date ({result.record.get('image_id')}), "
+                             "not rebuilt\n")
         else:
-            sys.stdout.write(f"{result.site}/{result.image}: built in {result.seconds:.0f}s\n")
+            layer = f", package layer {result.layer}" if result.layer else ""
+            sys.stdout.write(f"{result.site}/{result.image}: built {result.record.get('image_id')} in "
+                             f"{result.seconds:.0f}s{layer}\n")
             sys.stdout.write("".join(f"  {path}\n" for path in result.files))
 
 
@@ -95,3 +100,33 @@ def print_netboot(result: dict[str, object], as_json: bool = False) -> None:
         print(f"{node}: {state}: its PXE entry {does}")
     for moved in result.get("archived") or []:  # type: ignore[attr-defined]
         print(f"kept the previous record as {moved}", file=sys.stderr)
+
+
+def print_plan(plans: Sequence[ImagePlan], as_json: bool = False) -> None:
+    """`./kb plan`: a job list, one image per entry (the unit a CI matrix distributes)."""
+    if as_json:
+        print_json({"images": [p.as_dict() for p in plans],
+                    "stale": [p.image for p in plans if p.state == "stale"]})
+        return
+    for p in plans:
+        layer = f"layer {p.layer_id} ({'cached' if p.layer_cached else 'not cached'})" if p.layer_id else "no layer"
+        print(f"{p.site}/{p.image}: {p.state} {p.image_id}, {layer}")
+        if p.state == "stale":
+            print(f"  why: {p.why}\n  run: {p.command}")
+
+
+def print_cache(report: dict[str, object], as_json: bool = False) -> None:
+    if as_json:
+        print_json(report)
+        return
+    layers = report["layers"]
+    assert isinstance(layers, list)
+    total, bound = report["total"], report["bound"]
+    assert isinstance(total, int) and isinstance(bound, int)
+    print(f"{report['root']}: {len(layers)} layers, {total / (1 << 30):.1f} GiB of {bound / (1 << 30):.0f} GiB")
+    for entry in layers:
+        state = "" if entry["complete"] else " (incomplete)"
+        print(f"  {entry['layer']}  {entry['size'] / (1 << 20):7.0f} MiB  last used {entry['last_used']}  "
+              f"{entry['release']}{state}")
+    for entry in report["removed"]:  # type: ignore[attr-defined]
+        print(f"  evicted {entry['layer']} ({entry['size'] / (1 << 20):.0f} MiB)", file=sys.stderr)

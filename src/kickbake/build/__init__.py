@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from kickbake.build.dib import run_dib
-from kickbake.build.payload import write_payload
+from kickbake.build.identity import changed_inputs, file_fingerprint, layer_inputs, unverified
+from kickbake.build.layers import prune, tarball, use_or_save
+from kickbake.build.payload import build_record, write_payload
 from kickbake.build.spec import (
     BuildSpec,
     LockedSet,
@@ -50,6 +52,8 @@ class BuildResult:
     record: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     dry_run: bool = False
+    cached: bool = False  # a finished build with the same image id was found: nothing was built
+    layer: str = ""  # "cached <id>" (started from the package layer), "saved <id>", or "" (none)
 
 
 IMAGE_FILE_ORDER = ("qcow2", "raw", "tar")  # the manifest's image file: the first one built
@@ -108,12 +112,55 @@ def _site_dirs(out_root: Path, site: str) -> tuple[Path, Path]:
     return site_dir / "nodes", site_dir / "images"
 
 
-def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: Progress) -> BuildResult:
+def previous_record(images_dir: Path, image: str) -> dict[str, Any] | None:
+    path = images_dir / f"{image}.image.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError):
+        return None
+
+
+def up_to_date(images_dir: Path, record: dict[str, Any]) -> tuple[bool, str]:
+    """(True, id) when the last build of this image had the same id and its files are intact;
+    else (False, why it is stale)."""
+    old = previous_record(images_dir, record["image"])
+    if old is None:
+        return False, "never built"
+    if old.get("image_id") != record["image_id"]:
+        changed = changed_inputs(old, record)
+        return False, "changed: " + (", ".join(changed) if changed else "the image id")
+    problem = unverified(images_dir, old)
+    return (False, problem) if problem else (True, record["image_id"])
+
+
+def _fingerprints(images_dir: Path, result: BuildResult) -> dict[str, Any]:
+    names = [Path(f).name for f in result.files if Path(f).is_file() and not f.endswith(".build.log")]
+    return {name: file_fingerprint(images_dir / name) for name in sorted(names)
+            if name.endswith((".qcow2", ".raw", ".tar", ".vmlinuz", ".initrd", ".manifest.json"))}
+
+
+def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: Progress,
+               force: bool = False) -> BuildResult:
     bundles_dir, images_dir = _site_dirs(out_root, spec.site)
     images_dir.mkdir(parents=True, exist_ok=True)
     payload = images_dir / f".{spec.image.name}.payload"
     digest = inputs_digest(input_hashes(site_plan.inventory))
-    record = write_payload(site_plan, spec, bundles_dir, payload, digest)
+    record = build_record(site_plan, spec, bundles_dir, digest)
+    fresh, why = up_to_date(images_dir, record)
+    if fresh and not force:
+        progress.note(f"{spec.site}: {spec.image.name}: up to date ({why}): not rebuilt (--force rebuilds)")
+        old = previous_record(images_dir, spec.image.name) or {}
+        return BuildResult(spec.site, spec.image.name, spec.command_text(Path(spec.image.name)),
+                           [str(images_dir / name) for name in sorted(old.get("files", {}))], old, 0.0, cached=True)
+    progress.note(f"{spec.site}: {spec.image.name}: building {record['image_id']} ({'forced' if fresh else why})")
+    layer = ""
+    inputs = layer_inputs(site_plan, spec)
+    if record["layer_id"] and inputs is not None:
+        reused = use_or_save(spec, record["layer_id"], inputs)
+        layer = f"{'cached' if reused else 'saved'} {record['layer_id']}"
+        progress.note(f"{spec.site}: {spec.image.name}: package layer {record['layer_id']} "
+                      + ("from the cache" if reused else "not cached yet: this build saves it"))
+    write_payload(site_plan, spec, bundles_dir, payload, record)
     spec.env["KICKBAKE_PAYLOAD"] = str(payload)
     spec.env["KICKBAKE_PACKAGE_DB"] = str(package_db_path(payload))
     spec.env["PATH"] = dib_path()
@@ -131,11 +178,17 @@ def _build_one(site_plan: SitePlan, spec: BuildSpec, out_root: Path, progress: P
             log_tmp.rename(images_dir / f"{spec.image.name}.build.log")
     result = BuildResult(spec.site, spec.image.name, spec.command_text(Path(spec.image.name)),
                          [str(f) for f in files] + [str(images_dir / f"{spec.image.name}.build.log")],
-                         record, round(time.monotonic() - start, 1))
+                         record, round(time.monotonic() - start, 1), layer=layer)
+    record_built_image(site_plan, spec, result, images_dir)
+    # written last: an image.json with `files` says the build finished and what it wrote
+    record = {**record, "files": _fingerprints(images_dir, result)}
     record_tmp = images_dir / f".{spec.image.name}.image.json.tmp"
     record_tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
     record_tmp.rename(images_dir / f"{spec.image.name}.image.json")
-    record_built_image(site_plan, spec, result, images_dir)
+    result.record = {**record, **{k: v for k, v in result.record.items() if k not in record}}
+    if layer.startswith("saved"):
+        for evicted in prune(keep={record["layer_id"]}):
+            progress.note(f"layer cache: evicted {evicted.layer} ({evicted.size >> 20} MiB, least recently used)")
     return result
 
 
@@ -169,7 +222,7 @@ def _mirror_source(site_plan: SitePlan, lock_path: Path, image: str, repos_root:
 
 def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, types: tuple[str, ...] = (),
                  layout: str = "", dry_run: bool = False, progress: Progress | None = None,
-                 lock_path: Path | None = None, from_mirror: bool = False) -> list[BuildResult]:
+                 lock_path: Path | None = None, from_mirror: bool = False, force: bool = False) -> list[BuildResult]:
     """Build one image of the site (or all of them); with dry_run only say what would run.
     With a lock (repos/<site>.lock unless lock_path says otherwise) the build installs its pins;
     from_mirror builds from ./kb mirror's snapshot of that lock alone (an offline rebuild)."""
@@ -193,5 +246,40 @@ def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, 
                 results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)),
                                            dry_run=True))
                 continue
-            results.append(_build_one(site_plan, spec, out_root, progress))
+            results.append(_build_one(site_plan, spec, out_root, progress, force))
     return results
+
+
+@dataclass
+class ImagePlan:
+    """One image of `./kb plan`: what a build would do, and why."""
+
+    site: str
+    image: str
+    image_id: str
+    layer_id: str | None
+    layer_cached: bool
+    state: str  # "built" (up to date) or "stale"
+    why: str
+    command: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def plan_images(site_plan: SitePlan, bundles_dir: Path, images_dir: Path, site_path: str,
+                lock_path: Path | None = None) -> list[ImagePlan]:
+    """Per image of the site: its id (from `bundles_dir`, freshly rendered), its layer, and whether
+    output/<site>/images/ holds that build; nothing is built or written."""
+    lock_path = lock_path or REPOS_DIR / f"{site_plan.site.site}.lock"
+    digest = inputs_digest(input_hashes(site_plan.inventory))
+    plans = []
+    for chosen in image_named(site_plan, None):
+        spec = build_spec(site_plan, chosen, lock=locked_set(site_plan, chosen.name, lock_path))
+        record = build_record(site_plan, spec, bundles_dir, digest)
+        fresh, why = up_to_date(images_dir, record)
+        layer = record["layer_id"]
+        plans.append(ImagePlan(site_plan.site.site, chosen.name, record["image_id"], layer,
+                               bool(layer) and tarball(spec, layer).is_file(), "built" if fresh else "stale",
+                               "" if fresh else why, f"./kb build --site {site_path} --image {chosen.name}"))
+    return plans

@@ -6,15 +6,14 @@ Deterministic: the same inputs give the same bytes and the same image id."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
 from typing import Any
 
+from kickbake.build.identity import image_record
 from kickbake.build.spec import BuildSpec
 from kickbake.errors import KickbakeError
-from kickbake.firstboot.agent import bundle_hash
 from kickbake.firstboot.installed import AGENT_MODULES, FIRSTBOOT_DIR, agent_text
 from kickbake.model import SitePlan
 from kickbake.model.catalog import Repo
@@ -47,7 +46,7 @@ def _write(path: Path, text: str, mode: int = 0o644) -> None:
     path.chmod(mode)
 
 
-def _write_repos(site_plan: SitePlan, spec: BuildSpec, payload: Path) -> list[str]:
+def _write_repos(site_plan: SitePlan, spec: BuildSpec, payload: Path) -> None:
     repos = list(site_plan.node(spec.nodes[0]).repos)
     rpm = [r for r in repos if r.kind == "rpm"]
     if rpm:
@@ -55,33 +54,25 @@ def _write_repos(site_plan: SitePlan, spec: BuildSpec, payload: Path) -> list[st
     for repo in repos:
         if repo.kind == "deb" and not repo.host_mirror:  # mirror-backed: the distro element writes it
             _write(payload / "repos" / "sources.list.d" / f"kickbake-{repo.name}.sources", deb_sources_file(repo))
-    return [r.name for r in repos]
 
 
-def _copy_bundles(spec: BuildSpec, bundles_dir: Path, payload: Path) -> dict[str, str]:
-    hashes = {}
+def _copy_bundles(spec: BuildSpec, bundles_dir: Path, payload: Path) -> None:
     for node in spec.baked_nodes:
-        source = bundles_dir / node
-        if not (source / "node.json").is_file():
-            raise KickbakeError(f"no config bundle for node {node} in {bundles_dir}",
-                                hint="render the site first (./kb render) so output/<site>/nodes/ exists")
-        shutil.copytree(source, payload / "site" / "nodes" / node)
-        hashes[node] = bundle_hash(str(source))
-    return hashes
+        shutil.copytree(bundles_dir / node, payload / "site" / "nodes" / node)
 
 
-def write_payload(
-    site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path, digest: str
-) -> dict[str, Any]:
-    """Fill `payload` (a fresh directory); return the image record (also written as image.json)."""
+def write_payload(site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, payload: Path,
+                  record: dict[str, Any]) -> None:
+    """Fill `payload` (a fresh directory) for the image `record` describes (also written as image.json)."""
     if payload.exists():
         shutil.rmtree(payload)
     payload.mkdir(parents=True)
-    repos = _write_repos(site_plan, spec, payload)
-    bundles = _copy_bundles(spec, bundles_dir, payload)
-    agent = agent_text(site_plan.node(spec.nodes[0]).release.firstboot.python)
-    _write(payload / "agent" / "kickbake-firstboot", agent, 0o755)
-    lock_sha256 = None
+    _write_repos(site_plan, spec, payload)
+    _copy_bundles(spec, bundles_dir, payload)
+    _write(payload / "agent" / "kickbake-firstboot", agent_text(site_plan.node(spec.nodes[0]).release.firstboot.python),
+           0o755)
+    for module in AGENT_MODULES:
+        _write(payload / "agent" / module, (FIRSTBOOT_DIR / module).read_text())
     if spec.lock is not None:
         _write(payload / "lock" / "kind", spec.lock.kind + "\n")
         _write(payload / "lock" / "pins", "".join(f"{pin}\n" for pin in spec.lock.pins))
@@ -89,19 +80,14 @@ def write_payload(
             _write(payload / "lock" / "build-mirror", spec.env["KICKBAKE_BUILD_MIRROR"] + "\n")
         if "KICKBAKE_NODE_MIRROR" in spec.env:  # where the nodes reach the same snapshot
             _write(payload / "lock" / "node-mirror", spec.env["KICKBAKE_NODE_MIRROR"] + "\n")
-        lock_sha256 = sha256_file(spec.lock.path)
-    for module in AGENT_MODULES:
-        agent += (FIRSTBOOT_DIR / module).read_text()  # the record's agent hash covers them too
-        _write(payload / "agent" / module, (FIRSTBOOT_DIR / module).read_text())
-    record: dict[str, Any] = {
-        "site": spec.site, "image": spec.image.name, "bake": spec.image.bake.value, "release": spec.release,
-        "elements": list(spec.elements), "layout": spec.layout, "nodes": list(spec.nodes), "repos": repos,
-        "bundles": bundles, "inputs_digest": digest,
-        "agent_sha256": hashlib.sha256(agent.encode()).hexdigest(), "lock_sha256": lock_sha256,
-    }
-    identity = hashlib.sha256(json.dumps(record, sort_keys=True).encode()).hexdigest()[:16]
-    record["image_id"] = f"{spec.image.name}-{identity}"
-    # where the packages came from; outside the id: the lock's sha256s make both sources equal
-    record["package_source"] = "mirror" if "KICKBAKE_BUILD_MIRROR" in spec.env else "repos"
     _write(payload / "image.json", json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return record
+
+
+def build_record(site_plan: SitePlan, spec: BuildSpec, bundles_dir: Path, digest: str) -> dict[str, Any]:
+    """The image record and id of this build, before anything is written (see build.identity)."""
+    for node in spec.baked_nodes:
+        if not (bundles_dir / node / "node.json").is_file():
+            raise KickbakeError(f"no config bundle for node {node} in {bundles_dir}",
+                                hint="render the site first (./kb render) so output/<site>/nodes/ exists")
+    lock_sha256 = sha256_file(spec.lock.path) if spec.lock is not None else None
+    return image_record(site_plan, spec, bundles_dir, digest, lock_sha256)

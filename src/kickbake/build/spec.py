@@ -29,6 +29,8 @@ FEATURE_ELEMENTS = {
     "openstack-compute": "openstack-compute",
 }
 LOCK_ELEMENT = "kickbake-lock"  # added when the site has a lock: the build installs exactly its pins
+# added to locked Debian builds from the host's mirror: it saves the package layer for reuse
+LAYER_ELEMENT = "kickbake-layer"
 # vm: a partitioned, bootloader-installed disk (needs device-mapper/kpartx on the build host).
 # baremetal: a filesystem image plus the kernel and initrd beside it (works without device-mapper;
 # boot it with qemu -kernel/-initrd or PXE).
@@ -111,7 +113,7 @@ def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
 
 
 def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str,
-              locked: bool) -> tuple[str, ...]:
+              locked: bool, layered: bool) -> tuple[str, ...]:
     distro = site_plan.node(nodes[0]).release.dib["element"]
     role_elements: set[str] = set()
     if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
@@ -119,7 +121,8 @@ def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout:
             features = site_plan.features_of(site_plan.node(hostname).node)
             role_elements |= {FEATURE_ELEMENTS[f] for f in features if f in FEATURE_ELEMENTS}
     lock = (LOCK_ELEMENT,) if locked else ()
-    return (distro, *KICKBAKE_ELEMENTS, *lock, *sorted(role_elements), layout)
+    layer = (LAYER_ELEMENT,) if layered else ()
+    return (distro, *KICKBAKE_ELEMENTS, *lock, *layer, *sorted(role_elements), layout)
 
 
 def require_debian_for_mirror(site_plan: SitePlan, image: Image) -> None:
@@ -199,8 +202,11 @@ def build_spec(site_plan: SitePlan, image: Image, types: tuple[str, ...] = (), l
         **_release_env(site_plan, image, nodes, mirror),
     }
     baked = tuple(n.hostname for n in site_plan.nodes) if image.bake == Bake.FULL else nodes
+    # a cacheable package layer: exact pins, from a fixed source through debootstrap's cache hook
+    layered = (lock is not None and mirror is None and "DIB_DISTRIBUTION_MIRROR" in env
+               and site_plan.node(nodes[0]).release.family == "debian")
     return BuildSpec(
         site=site_plan.site.site, image=image, release=releases.pop(), nodes=nodes, baked_nodes=baked,
-        elements=_elements(site_plan, image, nodes, layout, lock is not None), types=chosen, layout=layout,
-        env=env, lock=lock,
+        elements=_elements(site_plan, image, nodes, layout, lock is not None, layered), types=chosen,
+        layout=layout, env=env, lock=lock,
     )
