@@ -100,7 +100,9 @@ def render_pxe(px: PxeSite, stage: Stage, out_root: Path) -> PxeOutcome:
         _write(stage, outcome, f"grub/{entry.grub_name}", _template("grub-node.cfg.j2", **context))
         _write(stage, outcome, f"ipxe/{entry.ipxe_name}", _template("ipxe-node.ipxe.j2", **context))
         _place_kernel(entry, stage, out_root, outcome)
-        boots = Path(entry.kickstart_url).name if entry.kickstart_url else f"image {Path(entry.kernel).parent.name}"
+        boots = (Path(entry.kickstart_url).name if entry.kickstart_url else
+                 f"image {Path(entry.kernel).parent.name}'s kernel, root on its own disk (write the image there "
+                 "first: this entry does not install)")
         if entry.local:
             boots = f"its local disk (netboot local; installs {boots} after ./kb netboot --install)"
         outcome.node_notes.setdefault(entry.node, []).insert(0, f"pxe: {entry.pxelinux_name} boots {boots}")
