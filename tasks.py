@@ -12,7 +12,7 @@ from typing import Any
 
 from invoke import Exit, task
 
-from kickbake import devtools, docs, installs, pipeline
+from kickbake import commands, devtools, docs, installs
 from kickbake import serve as lab_server
 from kickbake.build import layers
 from kickbake.errors import KickbakeError
@@ -22,14 +22,17 @@ from kickbake.progress import Progress
 from kickbake.record import diff as record_diff
 from kickbake.record import lock as record_lock
 from kickbake.record import site as record_site
-from kickbake.record.report import print_diff, print_licenses, print_lock, print_record
 from kickbake.report import (
     print_builds,
     print_cache,
+    print_diff,
     print_error,
     print_json,
+    print_licenses,
+    print_lock,
     print_netboot,
     print_plan,
+    print_record,
     print_sites,
     print_tool_checks,
 )
@@ -58,14 +61,14 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
 @reported
 def render(c, site=None, json=False, debug=False):
     """Render kickstarts (and every other output) for a site into output/<site>/, atomically."""
-    print_sites(pipeline.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
+    print_sites(commands.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
 
 
 @task(help=SITE_HELP)
 @reported
 def pxe(c, site=None, json=False, debug=False):
     """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
-    print_sites(pipeline.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+    print_sites(commands.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
 
 
 REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
@@ -76,11 +79,11 @@ REAL_TOOLS_HELP = "render to a temporary directory and check every file with its
 def validate(c, site=None, json=False, real_tools=False, debug=False):
     """Load, lint and validate a site without writing anything (--real-tools: check each file)."""
     if real_tools:
-        checks = pipeline.validate_real_tools(site, Progress.to_stderr())
+        checks = commands.validate_real_tools(site, Progress.to_stderr())
         if print_tool_checks(checks, as_json=json):
             raise Exit(code=1)
         return
-    print_sites(pipeline.validate_sites(site), as_json=json, title="validated")
+    print_sites(commands.validate_sites(site), as_json=json, title="validated")
 
 
 @task(help={"json": "machine-readable output", "build": "also bake the lab-debian image (default; --no-build skips)",
@@ -88,7 +91,7 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
 @reported
 def demo(c, json=False, build=True, debug=False):
     """The main job: render + validate every bundled site, then build the lab-debian image when the tools are here."""
-    result = pipeline.demo(OUTPUT_DIR, build, Progress.to_stderr())
+    result = commands.demo(OUTPUT_DIR, build, Progress.to_stderr())
     if json:
         print_json({"sites": [s.as_dict() for s in result.sites], "builds": [b.__dict__ for b in result.builds],
                     "build_note": result.build_note})
@@ -108,7 +111,7 @@ def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=Fa
           debug=False):
     """Bake a site's node images with diskimage-builder into output/<site>/images/ (skips up-to-date ones)."""
     types = tuple(t for t in type.split(",") if t)
-    print_builds(pipeline.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr(),
+    print_builds(commands.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr(),
                                      from_mirror=from_mirror, force=force), json)
 
 
@@ -116,7 +119,7 @@ def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=Fa
 @reported
 def plan(c, site, json=False, debug=False):
     """Per image: its id, package layer, built or stale and why, and the command that builds it."""
-    print_plan(pipeline.plan_site(site, OUTPUT_DIR), as_json=json)
+    print_plan(commands.plan_site(site, OUTPUT_DIR), as_json=json)
 
 
 @task(help={"prune": "evict least recently used layers until the cache fits its bound",

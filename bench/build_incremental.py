@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from kickbake import pipeline  # noqa: E402
+from kickbake import commands  # noqa: E402
 from kickbake.build import dib_path  # noqa: E402
 from kickbake.model import load_site, plan  # noqa: E402
 from kickbake.progress import Progress  # noqa: E402
@@ -40,7 +40,7 @@ def timed(label: str, work: object) -> tuple[str, float, object]:
 
 
 def build(site: Path, out_root: Path, lock: Path) -> object:
-    return pipeline.build_site(site, IMAGE, ("qcow2",), "baremetal", out_root=out_root,
+    return commands.build_site(site, IMAGE, ("qcow2",), "baremetal", out_root=out_root,
                                progress=Progress.to_stderr(), lock_path=lock)
 
 
@@ -48,7 +48,7 @@ def plain_dib(site: Path, work: Path) -> None:
     """disk-image-create with debian-minimal + baremetal and the image's packages, nothing of kickbake."""
     site_plan = plan(load_site(site))
     node = next(n for n in site_plan.nodes if "storage" in n.node.roles)
-    [result] = pipeline.build_site(site, IMAGE, ("qcow2",), "baremetal", dry_run=True)
+    [result] = commands.build_site(site, IMAGE, ("qcow2",), "baremetal", dry_run=True)
     env = dict(os.environ, PATH=dib_path())
     for line in result.command.splitlines():  # the same release and mirror variables kickbake sets
         key, _, value = line.rstrip(" \\").partition("=")

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from kickbake import pipeline  # noqa: E402
+from kickbake import commands  # noqa: E402
 from kickbake.validate import kickstart as kickstart_validation  # noqa: E402
 
 HASH = "$6$kickbakelab$BjuWqr57PYu7xbEJxVtgaGx8H8fmaxWDGdAIIMOAyeJkdpg0orXIQ.Yq9s/6lMdrn.5hbqVweXWMvNsGt9TJa1"
@@ -83,11 +83,11 @@ def main() -> None:
         site.write_text(synthetic_site(args.nodes))
         kickstart_validation.PARALLEL_FROM = 10**9  # one process, one core
         start = time.perf_counter()
-        pipeline.render_site(site, Path(tmp) / "serial")
+        commands.render_site(site, Path(tmp) / "serial")
         serial = time.perf_counter() - start
         kickstart_validation.PARALLEL_FROM = 64  # validation spread over the cores (the default)
         start = time.perf_counter()
-        result = pipeline.render_site(site, Path(tmp) / "output")
+        result = commands.render_site(site, Path(tmp) / "output")
         in_process = time.perf_counter() - start
         kickstarts = sorted((Path(tmp) / "output" / result.site / "kickstarts").glob("*.ks"))
         assert len(kickstarts) == args.nodes, len(kickstarts)

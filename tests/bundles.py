@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kickbake import pipeline
+from kickbake import commands
 
 # stand-in secrets so golden files are stable; real renders generate them with os.urandom
 TEST_SECRETS = {
@@ -29,7 +29,7 @@ def seed_secrets(out_root: Path, site: str) -> None:
 def render(site_path: Path, out_root: Path, seeded: bool = True) -> Path:
     if seeded:
         seed_secrets(out_root, site_path.stem)
-    result = pipeline.render_site(site_path, out_root)
+    result = commands.render_site(site_path, out_root)
     return Path(result.output).resolve()
 
 

@@ -15,12 +15,13 @@ from kickbake.install_gate import RecordExists
 from kickbake.model import SitePlan
 from kickbake.output import current_generation
 from kickbake.paths import OUTPUT_DIR
-from kickbake.pipeline import check_site, render_site
+from kickbake.pipeline import render
 from kickbake.record.dpkg import parse_dpkg_status
 from kickbake.record.image import context_for_node, record_node_packages
 from kickbake.record.packages import PackageRecord
 from kickbake.record.rpmdb import parse_rpm_table
 from kickbake.render.netboot import INSTALL, LOCAL, STATES, read_netboot
+from kickbake.siterun import open_site
 
 RECORDS_DIR = "records"
 RECORD_SUFFIXES = (".manifest.json", ".spdx.json", ".cdx.json")
@@ -57,7 +58,8 @@ def _node(site_plan: SitePlan, site_path: str | Path, node: str) -> None:
 def netboot(site_path: str | Path, node: str = "", state: str = "", out_root: Path = OUTPUT_DIR
             ) -> dict[str, object]:
     """Show every node's netboot state, or set `node` to `state` (install/local) and re-render."""
-    site_plan, _ = check_site(site_path)
+    run = open_site(site_path, out_root)
+    site_plan = run.plan
     site = site_plan.site.site
     if site_plan.site.pxe is None:
         raise BadInput(Problem(str(site_path), 0, "pxe", "the site has no pxe: section, so nothing netboots",
@@ -71,7 +73,7 @@ def netboot(site_path: str | Path, node: str = "", state: str = "", out_root: Pa
         _node(site_plan, site_path, node)
         if state == INSTALL:
             archived = _archive_records(out_root, site, node)
-        render_site(site_path, out_root, netboot={node: state})
+        render(run, netboot={node: state})
     elif node:
         _node(site_plan, site_path, node)
     generation = current_generation(out_root, site)
@@ -93,8 +95,10 @@ def parse_report(package_db: str, body: bytes, origin: str) -> list[PackageRecor
 
 
 def accept_report(site_path: str | Path, out_root: Path, node: str, package_db: str, body: bytes) -> str:
-    """Record an installed node's report and switch it to local boot; what to tell the node."""
-    site_plan, _ = check_site(site_path)
+    """Record an installed node's report and switch it to local boot; what to tell the node. The
+    site is read afresh for each report: it may have been edited while the server ran."""
+    run = open_site(site_path, out_root)
+    site_plan = run.plan
     site = site_plan.site.site
     records = parse_report(package_db, body, f"report from {node}")
     directory = records_dir(out_root, site)
@@ -102,5 +106,5 @@ def accept_report(site_path: str | Path, out_root: Path, node: str, package_db: 
         raise RecordExists(f"{node} is recorded already ({RECORDS_DIR}/{node}.manifest.json): not overwritten",
                            hint=f"./kb netboot --site {site} --node {node} --install keeps it in history/ first")
     paths = record_node_packages(records, context_for_node(site_plan, node), directory, policy_first=True)
-    render_site(site_path, out_root, netboot={node: LOCAL})
+    render(run, netboot={node: LOCAL})
     return f"recorded {node}: {paths.packages} packages in {RECORDS_DIR}/{node}.manifest.json; netboot local"

@@ -199,9 +199,9 @@ def make_server(out_root: Path, site: str, address: str = "127.0.0.1", port: int
         # here, not at the top: the build serves its mirror through this module, and the
         # pipeline (which the reports re-render with) imports the build
         from kickbake.installs import accept_report
-        from kickbake.pipeline import check_site
+        from kickbake.siterun import open_site
 
-        site_plan, _ = check_site(site_path)
+        site_plan = open_site(site_path, out_root).plan
         gate = InstallGate(out_root, site_plan, partial(accept_report, site_path, out_root))
     handler = type("SiteHandler", (LabHandler,), {"files": SiteFiles(out_root, site), "gate": gate,
                                                   "behind_proxy": behind_proxy,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.progress import Progress
 from kickbake.record.lock import lock_site
 from tests.conftest import SITES
@@ -27,13 +27,13 @@ MAC = "52:54:00:00:01:30"  # controller's mgmt interface in sites/lab-debian.yml
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    missing = pipeline.missing_build_tools() + tools_missing()
+    missing = commands.missing_build_tools() + tools_missing()
     if missing:
         pytest.skip(f"cannot build and boot images here: missing {', '.join(missing)}")
     out_root = tmp_path_factory.mktemp("output")
     lock = Path(lock_site(SITES / "lab-debian.yml", repos_dir=tmp_path_factory.mktemp("repos")).path)
     start = time.monotonic()
-    pipeline.build_site(SITES / "lab-debian.yml", "controller", ("qcow2",), "baremetal", out_root=out_root,
+    commands.build_site(SITES / "lab-debian.yml", "controller", ("qcow2",), "baremetal", out_root=out_root,
                         progress=Progress.to_stderr(), lock_path=lock)
     print(f"\nBUILD lab-debian controller: {time.monotonic() - start:.0f}s")
     return out_root / "lab-debian" / "images"

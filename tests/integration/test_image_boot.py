@@ -23,7 +23,7 @@ from cyclonedx.validation.json import JsonStrictValidator
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.progress import Progress
 from kickbake.record.lock import lock_site, package_evr
 from tests.conftest import ROOT, SITES
@@ -63,7 +63,7 @@ class Built:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    missing = pipeline.missing_build_tools() + tools_missing()
+    missing = commands.missing_build_tools() + tools_missing()
     if missing:
         pytest.skip(f"cannot build and boot images here: missing {', '.join(missing)}")
     out_root = tmp_path_factory.mktemp("output")
@@ -76,7 +76,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     lock = Path(lock_site(site, repos_dir=repos).path)
     print(f"\nLOCK lab-debian (libsolv against the host's mirror): {time.monotonic() - start:.1f}s")
     start = time.monotonic()
-    [result] = pipeline.build_site(site, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
+    [result] = commands.build_site(site, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
                                    progress=Progress.to_stderr(), lock_path=lock)
     seconds = time.monotonic() - start
     print(f"\nBUILD lab-debian storage-node (render + disk-image-create): {seconds:.0f}s")
@@ -260,7 +260,7 @@ def test_rebuilds_redo_only_what_changed(built: Built, tmp_path: Path) -> None:
     """Issue 12: the same inputs again are a cache hit (nothing built); a configuration-only change
     rebuilds from the cached package layer and bakes the new configuration with the same packages."""
     start = time.monotonic()
-    [again] = pipeline.build_site(built.site, "storage-node", ("qcow2",), "baremetal", out_root=built.out_root,
+    [again] = commands.build_site(built.site, "storage-node", ("qcow2",), "baremetal", out_root=built.out_root,
                                   progress=Progress.to_stderr(), lock_path=built.lock)
     print(f"\nNO-OP REBUILD storage-node: {time.monotonic() - start:.1f}s (cached: {again.cached})")
     first = json.loads((built.images / "storage-node.image.json").read_text())
@@ -275,7 +275,7 @@ def test_rebuilds_redo_only_what_changed(built: Built, tmp_path: Path) -> None:
     out_root = tmp_path / "output"
     shutil.copytree(built.out_root / "lab-debian" / "secrets", out_root / "lab-debian" / "secrets")
     start = time.monotonic()
-    [config] = pipeline.build_site(changed, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
+    [config] = commands.build_site(changed, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
                                    progress=Progress.to_stderr(), lock_path=built.lock)
     seconds = time.monotonic() - start
     print(f"CONFIG-ONLY REBUILD storage-node (DRBD port): {seconds:.0f}s, cold build {built.seconds:.0f}s "
@@ -374,7 +374,7 @@ def test_two_node_lab_installed_by_the_install_path(built: Built, tmp_path: Path
     net = InstallNet(secrets.token_hex(3))
     env = {**os.environ, "KICKBAKE_OUTPUT": str(built.out_root), "KICKBAKE_ROOT": str(ROOT)}
     built_out = built.out_root / "lab-debian"
-    pipeline.render_site(built.site, built.out_root, netboot=dict.fromkeys(ADDRESSES, "install"))
+    commands.render_site(built.site, built.out_root, netboot=dict.fromkeys(ADDRESSES, "install"))
     log = (tmp_path / "serve.log").open("w")
     server = subprocess.Popen(["ip", "netns", "exec", net.server, str(Path(sys.executable).with_name("kickbake")),
                                "serve", "--site", str(built.site), "--address", SERVER, "--port", "80"],

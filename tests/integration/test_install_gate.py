@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.pipeline import render_site
+from kickbake.commands import render_site
 from kickbake.serve import LabServer, make_server
 from tests.conftest import SITES
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from kickbake.commands import render_site
 from kickbake.firstboot import actions, openstack
-from kickbake.pipeline import render_site
 from tests.conftest import SITES
 
 pytestmark = pytest.mark.realtool

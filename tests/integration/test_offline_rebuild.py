@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.build.aptsources import host_mirror
 from kickbake.progress import Progress
 from kickbake.record.lock import load_lock, lock_site, package_evr
@@ -27,18 +27,18 @@ SITE = SITES / "lab-debian.yml"
 
 
 def test_storage_node_rebuilds_from_the_mirror_alone(tmp_path: Path) -> None:
-    missing = pipeline.missing_build_tools()
+    missing = commands.missing_build_tools()
     if missing:
         pytest.skip(f"cannot build images here: missing {', '.join(missing)}")
     out_root, repos = tmp_path / "output", tmp_path / "repos"
     repos.mkdir()
     lock = Path(lock_site(SITE, repos_dir=repos).path)
-    pipeline.render_site(SITE, out_root)
+    commands.render_site(SITE, out_root)
     start = time.monotonic()
     snapshot = mirror_site(SITE, out_root, repos)
     print(f"\nMIRROR lab-debian: {snapshot.repos} packages in {time.monotonic() - start:.0f}s")
     start = time.monotonic()
-    [result] = pipeline.build_site(SITE, "storage-node", ("tar",), "baremetal", out_root=out_root,
+    [result] = commands.build_site(SITE, "storage-node", ("tar",), "baremetal", out_root=out_root,
                                    progress=Progress.to_stderr(), lock_path=lock, from_mirror=True)
     print(f"\nBUILD lab-debian storage-node from the mirror: {time.monotonic() - start:.0f}s")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.pipeline import render_site
+from kickbake.commands import render_site
 from kickbake.run import run
 from tests.conftest import BUNDLED, SITES
 

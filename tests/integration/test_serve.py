@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.pipeline import render_site
+from kickbake.commands import render_site
 from kickbake.serve import make_server, parse_range
 from tests.conftest import ROOT, SITES
 

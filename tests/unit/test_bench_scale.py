@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.validate import kickstart as kickstart_validation
 from tests.conftest import ROOT
 
@@ -17,9 +17,9 @@ def test_synthetic_site_renders_and_parallel_validation_matches_serial(tmp_path:
     site = tmp_path / "scale.yml"
     site.write_text(synthetic_site(80))
     monkeypatch.setattr(kickstart_validation, "PARALLEL_FROM", 10**9)
-    serial = pipeline.render_site(site, tmp_path / "serial")
+    serial = commands.render_site(site, tmp_path / "serial")
     monkeypatch.setattr(kickstart_validation, "PARALLEL_FROM", 2)
-    parallel = pipeline.render_site(site, tmp_path / "parallel")
+    parallel = commands.render_site(site, tmp_path / "parallel")
     files = sorted((tmp_path / "parallel" / "scale" / "kickstarts").glob("*.ks"))
     assert len(files) == 80
     assert [n.outputs for n in serial.nodes] == [n.outputs for n in parallel.nodes]

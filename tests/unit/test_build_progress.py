@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.build.dib import PhaseTracker, produced_files
 
 DIB_LINES = [  # as disk-image-create 3.43 prints them (timestamps cut)
@@ -40,7 +40,7 @@ def test_only_the_image_outputs_are_moved(tmp_path: Path) -> None:
 
 
 def test_demo_build_says_what_it_skipped_and_why(monkeypatch) -> None:
-    monkeypatch.setattr(pipeline, "BUILD_HOST_TOOLS", ("kickbake-no-such-tool",))
-    results, message = pipeline.demo_build()
+    monkeypatch.setattr(commands, "BUILD_HOST_TOOLS", ("kickbake-no-such-tool",))
+    results, message = commands.demo_build()
     assert results == []
     assert message.startswith("skipped the lab-debian image build: missing kickbake-no-such-tool")

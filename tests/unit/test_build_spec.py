@@ -7,27 +7,34 @@ import hashlib
 import json
 import shlex
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from kickbake.build import build_images, locked_set
+from kickbake.build import BuildOptions, build_images, locked_set
 from kickbake.build.aptsources import host_apt_sources, host_mirror
-from kickbake.build.payload import write_payload
-from kickbake.build.spec import MirrorSource, build_spec, image_named
+from kickbake.build.payload import build_record, write_payload
+from kickbake.build.spec import BuildSpec, MirrorSource, build_spec, image_named
+from kickbake.commands import render_site
 from kickbake.elements import builder_packages
 from kickbake.errors import BadInput, KickbakeError
-from kickbake.model import load_site, plan
+from kickbake.model import SitePlan, load_site, plan
 from kickbake.model.catalog import load_releases
-from kickbake.pipeline import render_site
 from kickbake.record.lock import image_requests
 from tests.conftest import ROOT, SITES
 
 NO_LOCK = ROOT / "tests" / "no-such.lock"  # the committed sites have no lock: keep it so here
 
 
+def payload_record(site_plan: SitePlan, spec: BuildSpec, nodes: Path, payload: Path) -> dict[str, Any]:
+    record = build_record(site_plan, spec, nodes, "digest")
+    write_payload(site_plan, spec, nodes, payload, record)
+    return record
+
+
 def dry_run(site: str, image: str, layout: str = "baremetal", lock: Path = NO_LOCK) -> str:
-    [result] = build_images(plan(load_site(SITES / f"{site}.yml")), ROOT / "output", image, layout=layout,
-                            dry_run=True, lock_path=lock)
+    [result] = build_images(plan(load_site(SITES / f"{site}.yml")), ROOT / "output",
+                            BuildOptions(image, layout=layout, dry_run=True, lock_path=lock))
     return result.command
 
 
@@ -149,13 +156,13 @@ def test_a_locked_build_adds_kickbake_lock_and_hands_it_the_pins(tmp_path: Path)
     assert spec.env["KICKBAKE_PACKAGE_DB"] == str(tmp_path / ".storage-node.packagedb")
     render = tmp_path / "out"
     render_site(SITES / "lab-debian.yml", render)
-    record = write_payload(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    record = payload_record(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload")
     assert (tmp_path / "payload" / "lock" / "pins").read_text() == "drbd-utils=9.22.0-1\nlibc6=2.36-9+deb12u10\n"
     assert (tmp_path / "payload" / "lock" / "kind").read_text() == "deb\n"
     assert record["lock_sha256"] == hashlib.sha256(lock.read_bytes()).hexdigest()
     assert record["package_source"] == "repos"
-    unlocked = write_payload(site_plan, build_spec(site_plan, image, layout="baremetal"),
-                             render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    unlocked = payload_record(site_plan, build_spec(site_plan, image, layout="baremetal"),
+                              render / "lab-debian" / "nodes", tmp_path / "payload")
     assert unlocked["lock_sha256"] is None and not (tmp_path / "payload" / "lock").exists()
     assert unlocked["image_id"] != record["image_id"]  # the lock is part of what made the image
 
@@ -207,7 +214,7 @@ def test_a_build_from_the_mirror_reaches_only_the_snapshot(tmp_path: Path) -> No
                       mirror=MirrorSource(mirror.url, "bookworm", keyring, node_url))
     render = tmp_path / "out"
     render_site(SITES / "lab-debian.yml", render)
-    record = write_payload(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload", "digest")
+    record = payload_record(site_plan, spec, render / "lab-debian" / "nodes", tmp_path / "payload")
     assert (tmp_path / "payload" / "lock" / "build-mirror").read_text() == mirror.url + "\n"
     assert (tmp_path / "payload" / "lock" / "node-mirror").read_text() == node_url + "\n"
     assert record["package_source"] == "mirror"
@@ -216,18 +223,19 @@ def test_a_build_from_the_mirror_reaches_only_the_snapshot(tmp_path: Path) -> No
     with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):
         build_spec(el9, image_named(el9, "storage-node")[0], mirror=mirror)
     with pytest.raises(KickbakeError, match="--from-mirror builds Debian images only"):  # said before the lock
-        build_images(el9, tmp_path, "storage-node", dry_run=True, lock_path=tmp_path / "none.lock", from_mirror=True)
+        build_images(el9, tmp_path, BuildOptions("storage-node", dry_run=True, lock_path=tmp_path / "none.lock",
+                                                 from_mirror=True))
 
 
 def test_a_build_from_the_mirror_needs_the_lock_and_its_snapshot(tmp_path: Path) -> None:
     site_plan = plan(load_site(SITES / "lab-debian.yml"))
     with pytest.raises(KickbakeError, match=r"a build from the mirror needs the site's lock") as caught:
-        build_images(site_plan, tmp_path, "storage-node", dry_run=True, lock_path=tmp_path / "none.lock",
-                     from_mirror=True)
+        build_images(site_plan, tmp_path, BuildOptions("storage-node", dry_run=True, lock_path=tmp_path / "none.lock",
+                                                       from_mirror=True))
     assert caught.value.hint == "./kb lock --site lab-debian, then ./kb mirror --site lab-debian"
     [request] = [r for r in image_requests(site_plan) if r.image == "storage-node"]
     lock = tmp_path / "lab-debian.lock"
     write_lock(lock, "lab-debian", "storage-node", list(request.packages))
     with pytest.raises(KickbakeError, match=r"the mirror in .*/repos lacks 2 locked packages") as caught:
-        build_images(site_plan, tmp_path, "storage-node", dry_run=True, lock_path=lock, from_mirror=True)
+        build_images(site_plan, tmp_path, BuildOptions("storage-node", dry_run=True, lock_path=lock, from_mirror=True))
     assert caught.value.hint == "snapshot the lock first: ./kb mirror --site lab-debian"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kickbake.build.spec import FEATURE_ELEMENTS, LOCK_ELEMENT
+from kickbake.build.spec import FEATURE_ELEMENTS, LAYER_ELEMENT, LOCK_ELEMENT
 from kickbake.elements import KICKBAKE_ELEMENTS, builder_packages, element_packages
 from kickbake.model.catalog import load_releases
 from tests.conftest import ROOT
@@ -71,7 +71,7 @@ def test_dib_lint_catches_a_broken_element(tmp_path: Path) -> None:
 
 
 def test_every_element_the_build_can_choose_exists_with_readme() -> None:
-    choosable = {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS, LOCK_ELEMENT}
+    choosable = {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS, LOCK_ELEMENT, LAYER_ELEMENT}
     for name in choosable:
         assert (ELEMENTS / name / "README.rst").is_file(), name
     assert sorted(p.name for p in ELEMENTS.iterdir()) == sorted(choosable)

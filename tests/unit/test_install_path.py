@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.installs import netboot
 from kickbake.model import load_site, plan
 from kickbake.render.kickstart import render_kickstart
@@ -75,7 +75,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("releases")
     generations = {}
     for release in SHIPPED:
-        result = pipeline.render_site(write_site(directory, release, lint_clean=True), directory / "output")
+        result = commands.render_site(write_site(directory, release, lint_clean=True), directory / "output")
         generations[release] = Path(result.output).resolve()
     return generations
 
@@ -202,9 +202,9 @@ def test_the_bundle_has_the_same_bytes_every_time(site: Path, tmp_path: Path) ->
     bundles = []
     for name in ("a", "b"):
         seed_secrets(tmp_path / name, site.stem)
-        pipeline.render_site(site, tmp_path / name)
+        commands.render_site(site, tmp_path / name)
         bundles.append((tmp_path / name / site.stem / "secrets" / "install" / f"{NODE}.tar").read_bytes())
-    pipeline.render_site(site, tmp_path / "b")  # a second generation over the first
+    commands.render_site(site, tmp_path / "b")  # a second generation over the first
     bundles.append((tmp_path / "b" / site.stem / "secrets" / "install" / f"{NODE}.tar").read_bytes())
     assert bundles[0] == bundles[1] == bundles[2]
     kickstart = (tmp_path / "b" / site.stem / "kickstarts" / f"{NODE}.ks").read_text()
@@ -226,13 +226,13 @@ def files_below(directory: Path) -> dict[str, bytes]:
 def test_no_secret_is_published_and_each_token_is_only_in_its_own_kickstart(tmp_path: Path) -> None:
     out_root = tmp_path / "output"
     live = live_site(tmp_path)
-    pipeline.render_site(live, out_root)
+    commands.render_site(live, out_root)
     image = out_root / "lab-live" / "images" / "storage-node.tar"
     image.parent.mkdir()
     image.write_bytes(b"a built image tar stands here\n" * 64)
     sites = [*BUNDLED, live]
     for site in sites:
-        pipeline.render_site(site, out_root)  # random secrets, as a real first render makes them
+        commands.render_site(site, out_root)  # random secrets, as a real first render makes them
     assert (out_root / "lab-live" / "kickstarts" / f"{NODE}-liveimg.ks").is_file()
     checked_secrets = checked_tokens = 0
     for site in sites:
@@ -298,12 +298,12 @@ def assert_installs(generation: Path, node: str) -> None:
 def test_netboot_state_switches_entries_and_tokens_and_survives_renders(out_root: Path) -> None:
     site = SITES / "lab-el9.yml"
     install = out_root / "lab-el9" / "secrets" / "install"
-    pipeline.render_site(site, out_root)
+    commands.render_site(site, out_root)
     old_token = (install / f"{NODE}.token").read_text().strip()
     others = {n: (install / f"{n}.token").read_bytes() for n in ("controller", "drbd-node2")}
     assert_installs(out_root / "lab-el9", NODE)
 
-    result = pipeline.render_site(site, out_root, netboot={NODE: "local"})
+    result = commands.render_site(site, out_root, netboot={NODE: "local"})
     states = {"controller": "install", NODE: "local", "drbd-node2": "install"}
     assert {n.node: n.netboot for n in result.nodes} == states
     assert_boots_local(out_root / "lab-el9", NODE)
@@ -312,7 +312,7 @@ def test_netboot_state_switches_entries_and_tokens_and_survives_renders(out_root
     assert old_token not in (out_root / "lab-el9" / "kickstarts" / f"{NODE}.ks").read_text()
     assert_installs(out_root / "lab-el9", "drbd-node2")
 
-    pipeline.render_site(site, out_root)  # no change asked: the state is carried over
+    commands.render_site(site, out_root)  # no change asked: the state is carried over
     assert json.loads((out_root / "lab-el9" / "state" / "netboot.json").read_text())[NODE] == "local"
     assert_boots_local(out_root / "lab-el9", NODE)
     assert not (install / f"{NODE}.token").exists()
@@ -339,7 +339,7 @@ def test_netboot_state_switches_entries_and_tokens_and_survives_renders(out_root
 
 
 def test_netboot_refuses_an_unknown_node(out_root: Path) -> None:
-    pipeline.render_site(SITES / "lab-el9.yml", out_root)
+    commands.render_site(SITES / "lab-el9.yml", out_root)
     before = (out_root / "lab-el9").resolve()
     proc = netboot_cli(out_root, "--node", "no-such-node", "--local")
     assert proc.returncode == 2, proc.stdout + proc.stderr

@@ -8,7 +8,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from kickbake.pipeline import render_site
+from kickbake.commands import render_site
 from kickbake.validate.kickstart import validate_kickstart
 from tests.conftest import SITES
 from tests.unit.test_pxe_files import parse_pxelinux

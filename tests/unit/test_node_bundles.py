@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake import pipeline
+from kickbake import commands
 from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import cluster_views, cman_multicast, drbd_minor, lvm_filters
@@ -63,7 +63,7 @@ def test_shared_files_are_byte_identical_on_every_member(site: Path, out_root: P
 @pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)
 def test_render_twice_gives_the_same_bytes(site: Path, out_root: Path, tmp_path: Path) -> None:
     first = tree(render(site, out_root, seeded=False))
-    second = tree(Path(pipeline.render_site(site, out_root).output).resolve())  # secrets carried over
+    second = tree(Path(commands.render_site(site, out_root).output).resolve())  # secrets carried over
     assert first == second
     # same seeded secrets, another output directory: the same bundles (pxe/ names its directory)
     elsewhere = tree(render(site, tmp_path / "again") / "nodes")
@@ -192,7 +192,7 @@ def test_secrets_are_0600_generated_once_and_kept(site: Path, out_root: Path) ->
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
     before = tree(secrets)
     assert before and all(stat.S_IMODE((secrets / n).stat().st_mode) == 0o600 for n in before)
-    again = Path(pipeline.render_site(site, out_root).output).resolve()
+    again = Path(commands.render_site(site, out_root).output).resolve()
     assert tree(again / "secrets") == before
 
 
@@ -206,7 +206,7 @@ def test_what_later_stages_wrote_survives_a_rerender(out_root: Path) -> None:
     for name, data in later.items():
         (first / name).parent.mkdir(parents=True, exist_ok=True)
         (first / name).write_bytes(data)
-    again = Path(pipeline.render_site(site, out_root).output).resolve()
+    again = Path(commands.render_site(site, out_root).output).resolve()
     assert again != first.resolve()
     assert {name: (again / name).read_bytes() for name in later} == later
 
@@ -272,7 +272,7 @@ def test_a_device_that_is_not_drbd_n_is_a_file_line_error_and_nothing_is_written
     site.write_text(text.replace("device: /dev/drbd0", "device: /dev/sdz"))
     out_root = tmp_path / "out"
     with pytest.raises(BadInput) as caught:
-        pipeline.render_site(site, out_root)
+        commands.render_site(site, out_root)
     line = text.splitlines().index("    device: /dev/drbd0") + 1
     assert str(caught.value.problems[0]).startswith(f"{site}:{line}: drbd[0].device: '/dev/sdz' is not a DRBD device")
     assert not (out_root / "lab-debian").exists()

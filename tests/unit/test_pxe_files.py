@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from kickbake.commands import render_site
 from kickbake.model import load_site, plan
-from kickbake.pipeline import render_site
 from tests.conftest import BUNDLED, SITES
 
 # site -> node -> (pxe MAC, the argument naming its kickstart or its identity)

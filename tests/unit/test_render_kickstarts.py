@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake import pipeline
+from kickbake import commands, pipeline
 from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.render.kickstart import render_kickstart
@@ -22,7 +22,7 @@ from tests.golden_tree import assert_tree_matches, files_of
 @pytest.mark.parametrize("site", BUNDLED, ids=[p.stem for p in BUNDLED])
 def test_kickstarts_match_golden_files(site: Path, out_root: Path, update_golden: bool) -> None:
     seed_secrets(out_root, site.stem)  # the install bundle's sha256 and the token are in the kickstart
-    result = pipeline.render_site(site, out_root)
+    result = commands.render_site(site, out_root)
     rendered = out_root / result.site / "kickstarts"
     if not any(o.startswith("kickstarts/") for n in result.nodes for o in n.outputs):  # Debian: no anaconda
         assert not rendered.exists()
@@ -33,11 +33,11 @@ def test_kickstarts_match_golden_files(site: Path, out_root: Path, update_golden
 
 def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
     for site in BUNDLED:
-        first = pipeline.render_site(site, tmp_path / "a")
+        first = commands.render_site(site, tmp_path / "a")
         # the same secrets (random once per site, then kept), as an adopted older output layout
         shutil.copytree(tmp_path / "a" / first.site / "secrets", tmp_path / "b" / first.site / "secrets")
-        pipeline.render_site(site, tmp_path / "b")
-        pipeline.render_site(site, tmp_path / "b")  # a second generation over the first
+        commands.render_site(site, tmp_path / "b")
+        commands.render_site(site, tmp_path / "b")  # a second generation over the first
         # the boot server configs (pxe/dnsmasq.conf, nginx-site.conf) name the output root itself
         a = {k: v.replace(bytes(tmp_path / "a"), b"ROOT") for k, v in files_of(tmp_path / "a" / first.site).items()}
         b = {k: v.replace(bytes(tmp_path / "b"), b"ROOT") for k, v in files_of(tmp_path / "b" / first.site).items()}
@@ -45,7 +45,7 @@ def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
 
 
 def test_kickstarts_never_hold_a_plaintext_password(out_root: Path) -> None:
-    pipeline.render_site(ROOT / "sites" / "lab-legacy.yml", out_root)
+    commands.render_site(ROOT / "sites" / "lab-legacy.yml", out_root)
     for path in (out_root / "lab-legacy" / "kickstarts").glob("*.ks"):
         rootpw = [line for line in path.read_text().splitlines() if line.startswith("rootpw")]
         assert rootpw == [rootpw[0]] and rootpw[0].startswith("rootpw --iscrypted $6$")
@@ -60,7 +60,7 @@ def test_every_kickstart_passes_ksvalidator_as_a_process(out_root: Path) -> None
     checked = 0
     for site in BUNDLED:
         site_plan = plan(load_site(site))
-        result = pipeline.render_site(site, out_root)
+        result = commands.render_site(site, out_root)
         for node in site_plan.nodes:
             if node.release.kickstart is None:
                 continue
@@ -98,17 +98,17 @@ def test_a_handler_is_never_reused_with_state() -> None:
 
 
 def test_bad_input_writes_nothing(out_root: Path) -> None:
-    pipeline.render_site(ROOT / "sites" / "lab-legacy.yml", out_root)
+    commands.render_site(ROOT / "sites" / "lab-legacy.yml", out_root)
     before = files_of(out_root / "lab-legacy")
     with pytest.raises(BadInput):
-        pipeline.render_site(ROOT / "tests" / "bad" / "bad-mac.yml", out_root)
+        commands.render_site(ROOT / "tests" / "bad" / "bad-mac.yml", out_root)
     assert not (out_root / "bad-lab").exists()
     assert files_of(out_root / "lab-legacy") == before
 
 
 def test_interrupted_render_leaves_last_good_output(out_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     site = ROOT / "sites" / "lab-legacy.yml"
-    pipeline.render_site(site, out_root)
+    commands.render_site(site, out_root)
     before = files_of(out_root / "lab-legacy")
     calls = {"n": 0}
     real = pipeline.render_kickstart
@@ -121,6 +121,6 @@ def test_interrupted_render_leaves_last_good_output(out_root: Path, monkeypatch:
 
     monkeypatch.setattr(pipeline, "render_kickstart", crash_on_second_node)
     with pytest.raises(KeyboardInterrupt):
-        pipeline.render_site(site, out_root)
+        commands.render_site(site, out_root)
     assert files_of(out_root / "lab-legacy") == before
     assert not list(out_root.glob(".lab-legacy.*.tmp")), "staging directory left behind"

@@ -56,6 +56,19 @@ class BuildResult:
     layer: str = ""  # "cached <id>" (started from the package layer), "saved <id>", or "" (none)
 
 
+@dataclass(frozen=True)
+class BuildOptions:
+    """What `./kb build` was asked for."""
+
+    image: str | None = None  # one image of the site (None: all)
+    types: tuple[str, ...] = ()  # override the image's types
+    layout: str = ""  # vm or baremetal (default: what this host can build)
+    dry_run: bool = False  # only the exact disk-image-create commands
+    lock_path: Path | None = None  # default repos/<site>.lock
+    from_mirror: bool = False  # ./kb mirror's snapshot of the lock alone (an offline rebuild)
+    force: bool = False  # rebuild even when a finished build with the same image id is there
+
+
 IMAGE_FILE_ORDER = ("qcow2", "raw", "tar")  # the manifest's image file: the first one built
 
 
@@ -220,15 +233,16 @@ def _mirror_source(site_plan: SitePlan, lock_path: Path, image: str, repos_root:
     return MirrorSource(f"{base_url}{directory}/", suite, keyring, node_url)
 
 
-def build_images(site_plan: SitePlan, out_root: Path, image: str | None = None, types: tuple[str, ...] = (),
-                 layout: str = "", dry_run: bool = False, progress: Progress | None = None,
-                 lock_path: Path | None = None, from_mirror: bool = False, force: bool = False) -> list[BuildResult]:
+def build_images(site_plan: SitePlan, out_root: Path, options: BuildOptions,
+                 progress: Progress | None = None) -> list[BuildResult]:
     """Build one image of the site (or all of them); with dry_run only say what would run.
     With a lock (repos/<site>.lock unless lock_path says otherwise) the build installs its pins;
     from_mirror builds from ./kb mirror's snapshot of that lock alone (an offline rebuild)."""
     progress = progress or Progress.quiet()
     site = site_plan.site.site
-    lock_path = lock_path or REPOS_DIR / f"{site}.lock"
+    image, types, layout, dry_run = options.image, options.types, options.layout, options.dry_run
+    from_mirror, force = options.from_mirror, options.force
+    lock_path = options.lock_path or REPOS_DIR / f"{site}.lock"
     results = []
     for chosen in image_named(site_plan, image):
         payload = out_root.resolve() / site / "images" / f".{chosen.name}.payload"

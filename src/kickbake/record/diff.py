@@ -44,7 +44,11 @@ def find_manifest(reference: str, search: Path = OUTPUT_DIR) -> Path:
         return path
     if len(reference) >= 8 and all(c in "0123456789abcdef" for c in reference):
         for candidate in sorted(search.rglob("*.manifest.json")):
-            if load_manifest(candidate)["image_id"].startswith(reference):
+            try:
+                image_id = load_manifest(candidate)["image_id"]
+            except KickbakeError:  # not a kickbake manifest (another tool's, a broken copy): not it
+                continue
+            if image_id.startswith(reference):
                 return candidate
     raise KickbakeError(f"{reference}: no such manifest file or image id under {search}",
                         hint="give a path to <image>.manifest.json or an image id (8+ hex digits)")
