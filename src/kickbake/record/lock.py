@@ -187,6 +187,7 @@ def load_lock(path: Path) -> dict[str, Any]:
 
 def write_lock(path: Path, lock: dict[str, Any]) -> None:
     temporary = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)  # a site project without repos/ yet
     temporary.write_text(lock_text(lock))
     temporary.replace(path)
 
