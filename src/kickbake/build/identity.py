@@ -33,7 +33,8 @@ from kickbake.paths import ELEMENTS_DIR
 PACKAGE_ENV = ("DIB_RELEASE", "DIB_DISTRIBUTION_MIRROR", "DIB_APT_SOURCES_CONF", "DIB_DEBIAN_COMPONENTS",
                "DIB_DEBOOTSTRAP_EXTRA_ARGS", "DIB_LOCAL_IMAGE", "KICKBAKE_BUILD_MIRROR", "KICKBAKE_NODE_MIRROR")
 BUILD_ENV = (*PACKAGE_ENV, "DIB_IMAGE_SIZE")
-RECORD_FILE = "{image}.image.json"
+# what a finished build adds to its record, or records beside the id: not inputs
+OUTPUT_FIELDS = ("image_id", "inputs_digest", "package_source", "layer_id", "files", "manifest_id", "packages")
 
 
 def sha256_text(text: str) -> str:
@@ -116,7 +117,7 @@ def changed_inputs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Which inputs differ between two image records, named: 'bundles.drbd-node1', 'lock_sha256'."""
     changes: list[str] = []
     for key in sorted(set(old) | set(new)):
-        if key in ("image_id", "inputs_digest", "package_source", "layer_id", "files"):
+        if key in OUTPUT_FIELDS:
             continue
         before, after = old.get(key), new.get(key)
         if before == after:
