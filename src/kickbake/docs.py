@@ -11,6 +11,7 @@ from pydantic.fields import FieldInfo
 
 from kickbake.errors import BadInput
 from kickbake.model.schema import Site
+from kickbake.model.types import SYNTAXES, Syntax
 from kickbake.paths import PROJECT_ROOT
 
 DOCS_DIR = PROJECT_ROOT / "docs"
@@ -20,7 +21,8 @@ def _type_name(annotation: Any) -> str:
     """A readable type: tuple[Node, ...], str | None, dict[str, Role]; Annotated[...] shows its base."""
     origin, args = get_origin(annotation), get_args(annotation)
     if origin is Annotated:
-        return _type_name(args[0])
+        syntax = next((a for a in args[1:] if isinstance(a, Syntax)), None)
+        return syntax.name if syntax else _type_name(args[0])
     if origin in (Union, UnionType):
         return " | ".join(_type_name(a) for a in args)
     if origin is Literal:
@@ -75,7 +77,23 @@ def inventory_markdown() -> str:
             kind = _type_name(field.annotation).replace("|", "\\|")
             lines.append(f"| `{field_name}` | `{kind}` | {_default(field)} | {field.description or ''} |")
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _syntax_lines())
+
+
+def _syntax_lines() -> list[str]:
+    lines = [
+        "## Value types",
+        "",
+        "Every string is checked for the syntax of the file it lands in: the whole value must match"
+        " (a trailing newline does not), within its length; control characters are refused everywhere.",
+        "",
+        "| type | is | pattern | at most | hint |",
+        "|---|---|---|---|---|",
+    ]
+    for syntax in SYNTAXES.values():
+        pattern, hint = (text.replace("|", "\\|") for text in (syntax.pattern, syntax.hint))
+        lines.append(f"| `{syntax.name}` | {syntax.what} | `{pattern}` | {syntax.max_length} | {hint} |")
+    return [*lines, ""]
 
 
 def inventory_schema() -> str:

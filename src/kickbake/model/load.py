@@ -27,6 +27,7 @@ _TYPE_HINTS = {
     "tuple_type": "write a YAML list",
     "dict_type": "write a YAML mapping",
     "too_short": "add at least one entry",
+    "too_long": "shorten the list",
 }
 
 
@@ -45,6 +46,8 @@ class Inventory:
 
 def _schema_problem(source: YamlSource, error: Any) -> Problem:
     loc = tuple(error["loc"])
+    if loc and loc[-1] == "[key]":  # a mapping's key, e.g. params.Passwd: the key's own line and name
+        loc = loc[:-1]
     kind = error["type"]
     ctx = error.get("ctx") or {}
     message, hint = error["msg"], ctx.get("hint", _TYPE_HINTS.get(kind, ""))

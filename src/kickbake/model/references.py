@@ -7,12 +7,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from kickbake.errors import Problem
-from kickbake.model.types import DiskUse, FencingMode
+from kickbake.model.types import DiskUse, FencingMode, shown
 
 if TYPE_CHECKING:
     from kickbake.model.load import Inventory
 
 Loc = tuple[str | int, ...]
+FQDN_MAX = 253
+DM_NAME_MAX = 127  # device-mapper's DM_NAME_LEN (128) with its NUL
 
 
 def check_references(inv: Inventory) -> list[Problem]:
@@ -60,6 +62,11 @@ def _nodes(inv: Inventory):
     yield from _duplicates(((("nodes", i, "hostname"), n.hostname) for i, n in enumerate(site.nodes)), "hostname")
     macs, addrs = [], []
     for i, node in enumerate(site.nodes):
+        fqdn = f"{node.hostname}.{site.domain}"
+        if len(fqdn) > FQDN_MAX:
+            yield ("nodes", i, "hostname"), f"{shown(fqdn)} is longer than {FQDN_MAX} characters", (
+                "shorten the host name or the site's domain (RFC 1123: a name is at most 253 characters)"
+            )
         yield from _duplicates(
             ((("nodes", i, "interfaces", j, "name"), f.name) for j, f in enumerate(node.interfaces)), "interface"
         )
@@ -228,6 +235,12 @@ def _volume_groups(inv: Inventory):
     for i, vg in enumerate(site.volume_groups):
         if vg.cluster is not None and vg.cluster not in clusters:
             yield _unknown(("volume_groups", i, "cluster"), "cluster", vg.cluster, clusters)
+        for j, lv in enumerate(vg.logical_volumes):
+            mapper = f"{vg.name.replace('-', '--')}-{lv.name.replace('-', '--')}"  # /dev/mapper/<this>
+            if len(mapper) > DM_NAME_MAX:
+                yield ("volume_groups", i, "logical_volumes", j, "name"), (
+                    f"the device-mapper name {shown(mapper)} is longer than {DM_NAME_MAX} characters"
+                ), "shorten the VG or LV name ('-' counts twice)"
         if vg.shared and vg.cluster is None:
             yield (
                 ("volume_groups", i, "cluster"),

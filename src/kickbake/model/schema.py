@@ -4,31 +4,48 @@ and docs/inventory.schema.json are generated from these classes (`./kb schema`).
 from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator
+from pydantic import Field
 
 from kickbake.model.types import (
     Bake,
+    CatalogName,
+    ClusterName,
+    Console,
     DevicePath,
     DhcpMode,
+    DiskName,
     DiskUse,
+    DomainName,
     DrbdFencing,
+    DrbdResourceName,
+    FenceAgent,
+    FenceParameter,
+    FenceValue,
     FencingMode,
     Frozen,
     Hostname,
+    ImageSource,
     ImageType,
     InterfaceName,
+    KernelArgument,
+    LvmFilter,
+    LvmName,
     MacAddress,
     NetworkPurpose,
     OpenStackRole,
     PackageName,
     PasswordHash,
+    PathName,
+    ServiceName,
+    Sha256,
     Size,
+    SpdxId,
     SshKey,
     Stack,
-    check_secret_free,
-    invalid,
+    Text,
+    TimeZone,
 )
 
 
@@ -50,16 +67,14 @@ class Interface(Frozen):
 
     name: InterfaceName = Field(description="Kernel name of the interface, e.g. `eth0`.")
     mac: MacAddress = Field(description="MAC address, `aa:bb:cc:dd:ee:ff`; PXE and first boot match on it.")
-    network: str = Field(description="Name of the network (see `networks`) this interface is on.")
+    network: Hostname = Field(description="Name of the network (see `networks`) this interface is on.")
     address: IPv4Address | None = Field(None, description="Static address; omitted means DHCP.")
 
 
 class Disk(Frozen):
     """A disk of a node and what it is for."""
 
-    name: Annotated[str, Field(pattern=r"^[a-z][a-z0-9]*$")] = Field(
-        description="Kernel name without /dev, e.g. `vda` or `sdb`."
-    )
+    name: DiskName = Field(description="Kernel name without /dev, e.g. `vda` or `sdb`.")
     use: DiskUse = Field(description="`root` (the OS), `drbd` (a DRBD backing disk), `data` or `unused`.")
     size_gib: int | None = Field(None, gt=0, description="Size in GiB, for the root partition layout.")
 
@@ -68,8 +83,8 @@ class Node(Frozen):
     """One machine of the site."""
 
     hostname: Hostname = Field(description="Short host name; also the DRBD `on` name and cluster node name.")
-    roles: tuple[str, ...] = Field(description="Names of roles (see `roles`) this node has.")
-    release: str | None = Field(None, description="Target release; overrides the roles' and the site's.")
+    roles: tuple[Hostname, ...] = Field(description="Names of roles (see `roles`) this node has.")
+    release: CatalogName | None = Field(None, description="Target release; overrides the roles' and the site's.")
     interfaces: tuple[Interface, ...] = Field(min_length=1, description="Network interfaces.")
     disks: tuple[Disk, ...] = Field(min_length=1, description="Disks; exactly one with `use: root`.")
     root_password_hash: PasswordHash | None = Field(
@@ -81,24 +96,23 @@ class Node(Frozen):
 class Role(Frozen):
     """What a kind of node runs."""
 
-    release: str | None = Field(None, description="Target release for nodes of this role.")
+    release: CatalogName | None = Field(None, description="Target release for nodes of this role.")
     packages: tuple[PackageName, ...] = Field((), description="Extra packages beyond those the role implies.")
     openstack: OpenStackRole | None = Field(None, description="`controller` or `compute` for OpenStack Nova.")
-    instances_path: str | None = Field(
+    instances_path: PathName | None = Field(
         None, description="Nova `instances_path` for computes of this role (default from `openstack`)."
     )
-    services: tuple[str, ...] = Field((), description="Extra systemd services to enable.")
+    services: tuple[ServiceName, ...] = Field((), description="Extra systemd services to enable.")
 
 
 class FenceDevice(Frozen):
     """A fence device that can power off one node."""
 
     node: Hostname = Field(description="The node this device fences.")
-    agent: Annotated[str, Field(pattern=r"^fence_[a-z0-9_]+$")] = Field(
-        description="Fence agent, e.g. `fence_ipmilan`."
-    )
-    params: Annotated[dict[str, str], AfterValidator(check_secret_free)] = Field(
-        default_factory=dict, description="Agent parameters such as `ip` and `username`; never a password."
+    agent: FenceAgent = Field(description="Fence agent, e.g. `fence_ipmilan`.")
+    params: dict[FenceParameter, FenceValue] = Field(
+        default_factory=dict,
+        description="Agent parameters such as `ip` and `username`; never a password (`passwd_script` is fine).",
     )
 
 
@@ -123,17 +137,15 @@ class Quorum(Frozen):
 class Cluster(Frozen):
     """A cluster of nodes sharing storage."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")] = Field(
-        description="Cluster name, at most 16 characters (cman and dlm use it)."
-    )
+    name: ClusterName = Field(description="Cluster name, at most 16 characters (cman and dlm use it).")
     stack: Stack = Field(description="`legacy` (cman, clvmd, corosync 1.x) or `current` (corosync 3, pacemaker).")
-    members: tuple[str, ...] = Field(min_length=1, description="Host names of the member nodes.")
-    network: str = Field(description="Network the cluster ring runs on.")
+    members: tuple[Hostname, ...] = Field(min_length=1, description="Host names of the member nodes.")
+    network: Hostname = Field(description="Network the cluster ring runs on.")
     fencing: Fencing = Field(description="Fencing of failed members.")
     crypto: bool = Field(True, description="Encrypt and authenticate ring traffic (secauth / crypto_cipher).")
     transport: Literal["knet", "udpu", "udp"] = Field("knet", description="corosync 3 transport.")
     quorum: Quorum = Field(default_factory=Quorum, description="Quorum overrides.")
-    nodeids: dict[str, int] = Field(
+    nodeids: dict[Hostname, int] = Field(
         default_factory=dict, description="Explicit node ids by host name; default 1, 2, ... in member order."
     )
     port: int = Field(5405, ge=1, le=65535, description="Ring port (cman/corosync mcastport).")
@@ -143,11 +155,11 @@ class Cluster(Frozen):
 class DrbdResource(Frozen):
     """A replicated DRBD block device."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = Field(description="Resource name, e.g. `r0`.")
-    members: tuple[str, ...] = Field(min_length=2, description="Host names of the replicas.")
+    name: DrbdResourceName = Field(description="Resource name, e.g. `r0`.")
+    members: tuple[Hostname, ...] = Field(min_length=2, description="Host names of the replicas.")
     disk: DevicePath = Field(description="Backing disk on every member, e.g. `/dev/vdb`.")
     device: DevicePath = Field(description="DRBD device, `/dev/drbdN`; N is the minor.")
-    network: str = Field(description="Replication network (each member's address on it is used).")
+    network: Hostname = Field(description="Replication network (each member's address on it is used).")
     port: int = Field(7788, ge=1, le=65535, description="TCP port of the replication link.")
     protocol: Literal["A", "B", "C"] = Field("C", description="Replication protocol; dual-primary needs C.")
     dual_primary: bool = Field(False, description="Both members primary at once (needs cluster locking above).")
@@ -158,8 +170,8 @@ class DrbdResource(Frozen):
     fencing: DrbdFencing | None = Field(
         None, description="DRBD fencing policy; default resource-and-stonith for dual-primary, else resource-only."
     )
-    fence_peer_handler: str | None = Field(None, description="Override the release's fence-peer handler path.")
-    fence_peer_network: str | None = Field(
+    fence_peer_handler: PathName | None = Field(None, description="Override the release's fence-peer handler path.")
+    fence_peer_network: Hostname | None = Field(
         None, description="Network the fence-peer handler reaches the peer over (should not be the replication link)."
     )
     sync_rate: Size = Field("33M", description="Resync rate.")
@@ -167,40 +179,40 @@ class DrbdResource(Frozen):
 
 
 class LogicalVolume(Frozen):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+.-]+$")] = Field(description="LV name.")
+    name: LvmName = Field(description="LV name.")
     size: Size = Field(description="LV size, e.g. `10G`.")
 
 
 class VolumeGroup(Frozen):
     """An LVM volume group, usually shared on a DRBD device."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_+.-]+$")] = Field(description="VG name, e.g. `vg_shared`.")
+    name: LvmName = Field(description="VG name, e.g. `vg_shared`.")
     devices: tuple[DevicePath, ...] = Field(min_length=1, description="Physical volumes, e.g. `/dev/drbd0`.")
     shared: bool = Field(False, description="Clustered (legacy clvmd) or shared (lvmlockd) VG.")
-    cluster: str | None = Field(None, description="Cluster whose locking protects a shared VG.")
+    cluster: ClusterName | None = Field(None, description="Cluster whose locking protects a shared VG.")
     logical_volumes: tuple[LogicalVolume, ...] = Field((), description="LVs to create at first boot.")
 
 
 class OpenStack(Frozen):
     """OpenStack Nova settings common to the site."""
 
-    instances_path: str = Field("/var/lib/nova/instances", description="Default Nova instances_path.")
+    instances_path: PathName = Field("/var/lib/nova/instances", description="Default Nova instances_path.")
     images_type: Literal["default", "qcow2", "raw", "lvm"] = Field("default", description="libvirt images_type.")
-    images_volume_group: str | None = Field(None, description="VG for `images_type: lvm`.")
+    images_volume_group: LvmName | None = Field(None, description="VG for `images_type: lvm`.")
 
 
 class BaseImage(Frozen):
     """A local cloud image to start from, pinned by checksum."""
 
-    path: str = Field(description="Path or URL of the base cloud image.")
-    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")] = Field(description="Its sha256.")
+    path: ImageSource = Field(description="Path or URL of the base cloud image.")
+    sha256: Sha256 = Field(description="Its sha256.")
 
 
 class Image(Frozen):
     """A node image baked with diskimage-builder."""
 
     name: Hostname = Field(description="Image name; files are output/<site>/images/<name>.<type>.")
-    roles: tuple[str, ...] = Field(min_length=1, description="Roles whose nodes boot this image.")
+    roles: tuple[Hostname, ...] = Field(min_length=1, description="Roles whose nodes boot this image.")
     bake: Bake = Field(Bake.COMPLETE, description="`base`, `complete` or `full`.")
     types: tuple[ImageType, ...] = Field((ImageType.QCOW2,), description="Output types: qcow2, raw, tar.")
     base: BaseImage | None = Field(None, description="Pinned local cloud image (Fedora/EL) instead of the mirror.")
@@ -211,20 +223,22 @@ class Pxe(Frozen):
     """The boot server of the site."""
 
     server: IPv4Address = Field(description="Address of the boot/HTTP server on the management network.")
-    network: str = Field(description="Network the nodes PXE boot on.")
+    network: Hostname = Field(description="Network the nodes PXE boot on.")
     http_port: int = Field(80, ge=1, le=65535, description="HTTP port serving kickstarts and images.")
     dhcp: DhcpMode = Field(DhcpMode.OWN, description="`own` (hand out addresses) or `proxy` (PXE answers only).")
-    console: str = Field("ttyS0,115200", description="Serial console for installers.")
-    kernel_args: tuple[str, ...] = Field((), description="Extra installer kernel arguments.")
+    console: Console = Field("ttyS0,115200", description="Serial console for installers.")
+    kernel_args: tuple[KernelArgument, ...] = Field(
+        (), max_length=64, description="Extra installer kernel arguments, one word per item."
+    )
 
 
 class Lvm(Frozen):
     """LVM device filtering; leave unset to get filters derived from the DRBD resources."""
 
-    filter: tuple[str, ...] | None = Field(
+    filter: tuple[LvmFilter, ...] | None = Field(
         None, description='lvm.conf devices/filter, e.g. `["a|^/dev/drbd.*|", "r|.*|"]`; default derived.'
     )
-    global_filter: tuple[str, ...] | None = Field(
+    global_filter: tuple[LvmFilter, ...] | None = Field(
         None, description="lvm.conf devices/global_filter; default rejects the DRBD backing disks."
     )
 
@@ -232,20 +246,20 @@ class Lvm(Frozen):
 class Licenses(Frozen):
     """License policy of the site's images."""
 
-    deny: tuple[str, ...] = Field((), description="SPDX license ids no image may contain.")
+    deny: tuple[SpdxId, ...] = Field((), description="SPDX license ids no image may contain.")
 
 
 class Site(Frozen):
     """A site inventory: one file in sites/."""
 
     site: Hostname = Field(description="Site name; outputs go to output/<site>/.")
-    description: str = Field("", description="Free text.")
-    domain: Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$")] = Field(
-        description="DNS domain of the nodes."
+    description: Text = Field("", description="Free text, one line.")
+    domain: DomainName = Field(description="DNS domain of the nodes.")
+    release: CatalogName = Field(description="Default target release, e.g. `fedora-15`, `el9`, `debian-12`.")
+    timezone: TimeZone = Field("UTC", description="Olson time zone, e.g. `UTC` or `Europe/Berlin`.")
+    repos: tuple[CatalogName, ...] = Field(
+        (), description="Names of repos (defined in repos/*.yml) nodes install from."
     )
-    release: str = Field(description="Default target release, e.g. `fedora-15`, `el9`, `debian-12`.")
-    timezone: str = Field("UTC", description="Olson time zone.")
-    repos: tuple[str, ...] = Field((), description="Names of repos (defined in repos/*.yml) nodes install from.")
     root_password_hash: PasswordHash = Field(description="crypt(3) hash for root on every node.")
     ssh_keys: tuple[SshKey, ...] = Field((), description="Authorized keys for root on every node.")
     networks: tuple[Network, ...] = Field(min_length=1, description="Networks.")
@@ -260,13 +274,6 @@ class Site(Frozen):
     lvm: Lvm = Field(default_factory=Lvm, description="LVM filter overrides.")
     licenses: Licenses = Field(default_factory=Licenses, description="License policy.")
     insecure: bool = Field(False, description="Allow repos without gpgcheck (warns on every run).")
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        if not value or " " in value or value.startswith("/"):
-            raise invalid(f"{value!r} is not a time zone", "write an Olson name such as UTC or Europe/Berlin")
-        return value
 
     def node(self, hostname: str) -> Node:
         return next(n for n in self.nodes if n.hostname == hostname)

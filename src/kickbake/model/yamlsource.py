@@ -18,6 +18,7 @@ import yaml
 from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
 from kickbake.errors import BadInput, Problem, relpath
+from kickbake.model.types import non_printing
 
 Loc = Sequence[str | int]
 
@@ -117,15 +118,24 @@ class YamlSource:
 
 
 def dotted(loc: Loc) -> str:
-    """('nodes', 1, 'interfaces', 0, 'mac') -> 'nodes[1].interfaces[0].mac'."""
+    """('nodes', 1, 'interfaces', 0, 'mac') -> 'nodes[1].interfaces[0].mac'; a key that is not
+    printable is quoted ('roles["a\\n"]'), so a problem stays one line."""
     out = ""
     for step in loc:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+        if isinstance(step, int):
+            out += f"[{step}]"
+        elif not str(step) or non_printing(str(step)) is not None:
+            out += f"[{str(step)!r}]"
+        else:
+            out += f".{step}" if out else str(step)
     return out
 
 
 def load_yaml(path: Path) -> YamlSource:
     """Parse one YAML file; a syntax error becomes a BadInput with its line."""
+    if non_printing(relpath(path)) is not None:  # the name goes into every generated file's header
+        raise BadInput(Problem(repr(relpath(path)), 0, "", "the file name has a control character",
+                               "rename the file: its name is copied into the header of every generated file"))
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
