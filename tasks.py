@@ -13,6 +13,7 @@ from typing import Any
 from invoke import Exit, task
 
 from kickbake import commands, devtools, docs, installs
+from kickbake import pkgmaps as element_pkgmaps
 from kickbake import serve as lab_server
 from kickbake.build import layers
 from kickbake.errors import KickbakeError
@@ -163,6 +164,14 @@ def test(c, k="", fast=False):
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
     docs.write_inventory_docs(check=check)
+
+
+@task(help={"check": "fail if an element's pkg-map is out of date instead of writing it"})
+@reported
+def pkgmaps(c, check=False, debug=False):
+    """Generate the elements' pkg-map files from the release data (src/kickbake/releases/*.yml)."""
+    for path in element_pkgmaps.write_pkg_maps(check=check):
+        print(f"wrote {path}")
 
 
 @task(help={"site": "inventory file", "update": "re-resolve every image and print what changed", **SITE_HELP})

@@ -16,7 +16,8 @@ KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot", "kickbake-record")  
 DIB_FAMILY = {"debian": "debian", "el": "redhat", "fedora": "redhat"}
 
 
-def _dib_distro(release: Release) -> str:
+def dib_distro(release: Release) -> str:
+    """The distro name diskimage-builder's pkg-map keys its release sections by (DIB_DISTRO)."""
     element = str(release.dib["element"])
     return element.removesuffix("-minimal")  # debian-minimal -> debian, as DIB_DISTRO names it
 
@@ -31,7 +32,7 @@ def element_packages(element: str, release: Release, elements_dir: Path = ELEMEN
     installs = yaml.safe_load(installs_file.read_text()) or {}
     map_file = elements_dir / element / "pkg-map"
     pkg_map = json.loads(map_file.read_text()) if map_file.is_file() else {}
-    distro, family = _dib_distro(release), DIB_FAMILY[release.family]
+    distro, family = dib_distro(release), DIB_FAMILY[release.family]
     scopes = [pkg_map.get("release", {}).get(distro, {}).get(str(release.dib["release"]), {}),
               pkg_map.get("distro", {}).get(distro, {}), pkg_map.get("family", {}).get(family, {}),
               pkg_map.get("default", {})]

@@ -14,21 +14,14 @@ import yaml
 
 from kickbake.build.spec import FEATURE_ELEMENTS, LAYER_ELEMENT, LOCK_ELEMENT
 from kickbake.elements import KICKBAKE_ELEMENTS, builder_packages, element_packages
+from kickbake.errors import BadInput
 from kickbake.model.catalog import load_releases
+from kickbake.pkgmaps import FIRSTBOOT, element_sources, write_pkg_maps
 from tests.conftest import ROOT
 
 ELEMENTS = ROOT / "elements"
 VENV_BIN = Path(sys.executable).parent
-ELEMENT_PACKAGES = {  # element -> generic pkg-map name -> release features it bakes
-    "kickbake-base": {"kickbake-base": ("base",)},
-    "drbd": {"kickbake-drbd": ("drbd",)},
-    "clvm-legacy": {"kickbake-clvm-legacy": ("cluster-legacy", "shared-lvm-legacy")},
-    "ha-cluster": {"kickbake-ha-cluster": ("cluster-current", "shared-lvm-current")},
-    "openstack-controller": {"kickbake-openstack-controller": ("openstack-controller",),
-                             "kickbake-openstack-repo": ("openstack-repo",)},
-    "openstack-compute": {"kickbake-openstack-compute": ("openstack-compute",),
-                          "kickbake-openstack-repo": ("openstack-repo",)},
-}
+
 
 
 def lint_env(lib_dir: Path) -> dict[str, str]:
@@ -86,30 +79,63 @@ def test_environment_files_are_not_executable_and_scripts_are() -> None:
             assert path.name[:2].isdigit() and path.name[2] == "-", f"{path} is not NN-name"
 
 
-@pytest.mark.parametrize("element", sorted(ELEMENT_PACKAGES))
-def test_pkg_map_carries_exactly_the_release_packages(element: str) -> None:
-    pkg_map = json.loads((ELEMENTS / element / "pkg-map").read_text())
+def test_every_pkg_map_is_generated_from_the_release_data() -> None:
+    """The release data holds each release's package names once; a pkg-map edited by hand (or
+    a release file changed without ./kb pkgmaps) fails here."""
+    assert write_pkg_maps(check=True) == []
+    assert sorted(p.parent.name for p in ELEMENTS.glob("*/pkg-map")) == sorted(element_sources())
+
+
+def test_a_stale_pkg_map_is_named_and_rewritten(tmp_path: Path) -> None:
+    for element in element_sources():
+        (tmp_path / element).mkdir()
+        (tmp_path / element / "pkg-map").write_bytes((ELEMENTS / element / "pkg-map").read_bytes())
+    edited = tmp_path / "drbd" / "pkg-map"
+    edited.write_text(edited.read_text().replace('"drbd-utils drbd-udev"', '"drbd-utils"'))
+    with pytest.raises(BadInput, match="drbd/pkg-map"):
+        write_pkg_maps(check=True, elements_dir=tmp_path)
+    assert write_pkg_maps(elements_dir=tmp_path) == [edited]
+    assert edited.read_bytes() == (ELEMENTS / "drbd" / "pkg-map").read_bytes()
+
+
+@pytest.mark.parametrize("element", sorted(element_sources()))
+def test_each_element_installs_exactly_the_release_packages(element: str) -> None:
+    """Through diskimage-builder's lookup order, each generic name of the element's
+    package-installs.yaml is the release's packages of the features it bakes, on every release."""
     installs = yaml.safe_load((ELEMENTS / element / "package-installs.yaml").read_text())
-    for generic in ELEMENT_PACKAGES[element]:
-        assert generic in installs, f"{element}: package-installs.yaml does not install {generic}"
+    generics = element_sources()[element]
+    assert sorted(installs) == sorted(generics), f"{element}: package-installs.yaml and the generator disagree"
     for release in load_releases().values():
-        distro = {"debian-minimal": "debian"}.get(release.dib["element"], release.dib["element"])
-        mapped = pkg_map["release"][distro][str(release.dib["release"])]
-        for generic, features in ELEMENT_PACKAGES[element].items():
-            expected = [p for f in features for p in release.packages.get(f, ())]
-            assert mapped[generic].split() == expected, f"{element} {release.name} {generic}"
+        expected = [p for generic in installs for source in generics[generic]
+                    for p in (release.firstboot.packages if source == FIRSTBOOT else release.packages.get(source, ()))]
+        assert list(element_packages(element, release)) == expected, f"{element} {release.name}"
 
 
-def test_element_packages_follow_dibs_pkg_map_order() -> None:
+def test_every_baked_feature_has_its_element() -> None:
+    """Each feature a release lists is installed by some element's pkg-map (base by kickbake-base)."""
+    baked = {s for generics in element_sources().values() for sources in generics.values() for s in sources}
+    features = {f for release in load_releases().values() for f in release.packages}
+    assert features <= baked
+    assert {f: e for e, g in element_sources().items() for s in g.values() for f in s if f in FEATURE_ELEMENTS} \
+        == FEATURE_ELEMENTS
+
+
+def test_element_packages_follow_dibs_pkg_map_order(tmp_path: Path) -> None:
     """release > distro > family > default, as diskimage-builder's pkg-map resolves them."""
     releases = load_releases()
-    assert element_packages("kickbake-base", releases["debian-12"]) == (
-        "openssh-server", "iproute2", "iputils-ping", "systemd-timesyncd", "rsync",  # release: bookworm
-        "python3", "iproute2", "iputils-ping", "util-linux", "kmod", "lvm2", "e2fsprogs")  # family: debian
-    assert element_packages("kickbake-base", releases["fedora-15"])[4:] == (  # release beats family
+    (tmp_path / "probe").mkdir()
+    (tmp_path / "probe" / "package-installs.yaml").write_text("a:\nb:\nc:\nd:\ne:\n")
+    (tmp_path / "probe" / "pkg-map").write_text(json.dumps({
+        "release": {"debian": {"bookworm": {"a": "from-release"}}},
+        "distro": {"debian": {"a": "no", "b": "from-distro"}},
+        "family": {"debian": {"a": "no", "b": "no", "c": "from-family two"}, "redhat": {"c": "redhat"}},
+        "default": {"a": "no", "b": "no", "c": "no", "d": ""},
+    }))
+    assert element_packages("probe", releases["debian-12"], tmp_path) == (
+        "from-release", "from-distro", "from-family", "two", "e")  # d maps to nothing, e to itself
+    assert element_packages("probe", releases["el9"], tmp_path) == ("no", "no", "redhat", "e")
+    assert element_packages("kickbake-base", releases["fedora-15"])[4:] == (
         "python", "iproute", "iputils", "util-linux", "module-init-tools", "lvm2", "e2fsprogs")
-    assert element_packages("kickbake-base", releases["el9"])[4:] == (
-        "python3", "iproute", "iputils", "util-linux", "kmod", "lvm2", "e2fsprogs")
     assert element_packages("kickbake-record", releases["el9"]) == ()  # no package-installs.yaml
 
 
