@@ -58,7 +58,7 @@ def cluster_files(
     """The files every member of `view` gets; `drbd` and `vgs` are its members' resources and
     the cluster's shared VGs."""
     if view.stack is Stack.LEGACY:
-        conf = _render("cluster/cluster.conf.j2", plan, c=view)
+        conf = _render("cluster/cluster.conf.xml.j2", plan, c=view)
         return (SharedFile("/etc/cluster/cluster.conf", conf),)
     members = {m.name for m in view.members}
     cib = CibView(
