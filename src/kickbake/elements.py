@@ -18,8 +18,7 @@ DIB_FAMILY = {"debian": "debian", "el": "redhat", "fedora": "redhat"}
 
 def dib_distro(release: Release) -> str:
     """The distro name diskimage-builder's pkg-map keys its release sections by (DIB_DISTRO)."""
-    element = str(release.dib["element"])
-    return element.removesuffix("-minimal")  # debian-minimal -> debian, as DIB_DISTRO names it
+    return release.diskimage.element.removesuffix("-minimal")  # debian-minimal -> debian, as DIB_DISTRO names it
 
 
 def element_packages(element: str, release: Release, elements_dir: Path = ELEMENTS_DIR) -> tuple[str, ...]:
@@ -33,7 +32,7 @@ def element_packages(element: str, release: Release, elements_dir: Path = ELEMEN
     map_file = elements_dir / element / "pkg-map"
     pkg_map = json.loads(map_file.read_text()) if map_file.is_file() else {}
     distro, family = dib_distro(release), DIB_FAMILY[release.family]
-    scopes = [pkg_map.get("release", {}).get(distro, {}).get(str(release.dib["release"]), {}),
+    scopes = [pkg_map.get("release", {}).get(distro, {}).get(release.diskimage.release, {}),
               pkg_map.get("distro", {}).get(distro, {}), pkg_map.get("family", {}).get(family, {}),
               pkg_map.get("default", {})]
     names: list[str] = []
@@ -47,7 +46,7 @@ def builder_packages(release: Release) -> tuple[str, ...]:
     """What every image of `release` gets before its role packages: the release's own
     dib.base_packages and the packages of kickbake's always-present elements (the first-boot
     agent's dependencies). Comps groups (@core) are left to the build, as in the lock."""
-    names = {*release.dib.get("base_packages", ())}
+    names = {*release.diskimage.base_packages}
     for element in KICKBAKE_ELEMENTS:
         names.update(element_packages(element, release))
     return tuple(sorted(n for n in names if not n.startswith("@")))

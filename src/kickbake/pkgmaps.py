@@ -54,7 +54,7 @@ def pkg_map(generics: dict[str, tuple[str, ...]], releases: Iterable[Release]) -
     sections: dict[str, dict[str, dict[str, str]]] = {}
     for release in releases:
         section = {generic: release_names(release, source) for generic, source in generics.items()}
-        sections.setdefault(dib_distro(release), {})[str(release.dib["release"])] = section
+        sections.setdefault(dib_distro(release), {})[release.diskimage.release] = section
     return {"default": {generic: "" for generic in generics}, "release": sections}
 
 

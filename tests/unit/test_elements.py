@@ -143,6 +143,6 @@ def test_the_builder_packages_are_what_every_image_gets_first() -> None:
     releases = load_releases()
     debian = builder_packages(releases["debian-12"])
     assert {"lvm2", "python3", "e2fsprogs"} <= set(debian)  # the agent's, even on a node without LVM roles
-    assert set(releases["debian-12"].dib["base_packages"]) <= set(debian)
+    assert set(releases["debian-12"].diskimage.base_packages) <= set(debian)
     assert "@core" not in builder_packages(releases["fedora-15"])  # groups stay with the build
     assert list(debian) == sorted(set(debian))

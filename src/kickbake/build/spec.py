@@ -114,7 +114,7 @@ def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
 
 def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str,
               locked: bool, layered: bool) -> tuple[str, ...]:
-    distro = site_plan.node(nodes[0]).release.dib["element"]
+    distro = site_plan.node(nodes[0]).release.diskimage.element
     role_elements: set[str] = set()
     if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
         for hostname in nodes:
@@ -155,7 +155,7 @@ def _mirror_env(mirror: MirrorSource) -> dict[str, str]:
 def _release_env(site_plan: SitePlan, image: Image, nodes: tuple[str, ...],
                  mirror: MirrorSource | None = None) -> dict[str, str]:
     view = site_plan.node(nodes[0])
-    env = {"DIB_RELEASE": str(view.release.dib["release"])}
+    env = {"DIB_RELEASE": view.release.diskimage.release}
     mirrored = [r for r in view.repos if r.kind == "deb" and r.host_mirror]
     if mirror is not None:
         require_debian_for_mirror(site_plan, image)

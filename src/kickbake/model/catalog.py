@@ -68,6 +68,16 @@ class FirstBoot(Frozen):
     package_db: Literal["rpm", "dpkg"]  # what the install report reads the package list from
 
 
+class DiskImage(Frozen):
+    """How diskimage-builder builds the release's images."""
+
+    element: str  # the distro element: fedora, centos, debian-minimal
+    release: str  # DIB_RELEASE, and the key of pkg-map release sections: 43, 9-stream, bookworm
+    bootstrap: str = ""  # debootstrap --variant the base install starts from (minbase), where one
+    # what the builder installs before any role package, so the lock pins it too (Debian)
+    base_packages: tuple[PackageName, ...] = ()
+
+
 class Release(Frozen):
     name: str
     pretty: str
@@ -78,7 +88,13 @@ class Release(Frozen):
     packages: dict[str, tuple[PackageName, ...]]  # feature -> packages
     services: dict[str, tuple[str, ...]]  # feature -> services to enable
     firstboot: FirstBoot
-    dib: dict[str, Any] = Field(default_factory=dict)  # diskimage-builder distro element and release
+    diskimage: DiskImage = Field(alias="dib")  # the release file's `dib:`
+
+    @property
+    def dib(self) -> dict[str, Any]:
+        """The `dib:` settings as the release file writes them (only the keys it sets), for the
+        package layer's id and layer.json (build/identity.py). Read `diskimage` otherwise."""
+        return self.diskimage.model_dump(mode="json", exclude_unset=True)
 
 
 class Repo(Frozen):

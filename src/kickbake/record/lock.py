@@ -139,7 +139,7 @@ def image_requests(site_plan: SitePlan) -> list[ImageRequest]:
         requests.append(ImageRequest(image.name, release.name, "deb" if release.family == "debian" else "rpm",
                                      tuple(r for r in views[0].repos if r.enabled), tuple(packages),
                                      builder_packages(release),
-                                     str(release.dib.get("bootstrap", ""))))
+                                     release.diskimage.bootstrap))
     return requests
 
 

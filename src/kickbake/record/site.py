@@ -96,7 +96,7 @@ def mirror_layout(lock: dict[str, Any]) -> MirrorLayout:
         for repo in entry["repos"]:
             into[repo] = entry["release"] if entry["kind"] == "deb" else repo
         if entry["kind"] == "deb":
-            suites[entry["release"]] = str(releases[entry["release"]].dib["release"])
+            suites[entry["release"]] = releases[entry["release"]].diskimage.release
     return MirrorLayout(into, suites)
 
 
