@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kickbake.lint import engine, rules
-from kickbake.lint.views import filter_accepts, parse_filter
+from kickbake.model.lvmfilter import filter_accepts, filter_or_none
 
 LINT_DIR = Path(engine.__file__).parent
 
@@ -30,7 +30,7 @@ def test_filter_semantics(entries: tuple[str, ...], device: str, accepted: bool)
 
 @pytest.mark.parametrize("entry", ["/dev/drbd0", "x|.*|", "a|unterminated", "a|[|", "aa.*a", "r||"])
 def test_not_a_filter_pattern(entry: str) -> None:
-    assert parse_filter(entry) is None
+    assert filter_or_none(entry) is None
 
 
 def test_every_module_with_rules_is_registered() -> None:

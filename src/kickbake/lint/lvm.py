@@ -10,14 +10,13 @@ from kickbake.lint.views import (
     backing_disks,
     cluster_named,
     drbd_of_device,
-    filter_accepts,
     index,
     is_legacy,
-    parse_filter,
     releases_of,
     two_primaries,
     volume_groups,
 )
+from kickbake.model.lvmfilter import filter_accepts, filter_or_none
 from kickbake.model.plan import SitePlan
 
 
@@ -97,7 +96,7 @@ def filter_ignored(plan: SitePlan) -> RuleResult:
 def filter_syntax(plan: SitePlan) -> RuleResult:
     for field in ("filter", "global_filter"):
         for j, entry in enumerate(getattr(plan.site.lvm, field) or ()):
-            if parse_filter(entry) is None:
+            if filter_or_none(entry) is None:
                 yield ("lvm", field, j), f"{entry!r} is not an lvm.conf filter pattern", (
                     'write a or r, a delimiter, a regular expression and the delimiter again: "a|^/dev/drbd|"'
                 )

@@ -6,7 +6,6 @@ rendered, not a second reading of the inventory."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -212,36 +211,3 @@ SERVICE_TCP_PORTS = {
     6080: "nova-novncproxy", 8774: "nova-api", 8775: "nova metadata", 16509: "libvirtd",
     21064: "dlm",
 }
-
-
-# --- LVM filters --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FilterPattern:
-    action: str  # "a" (accept) or "r" (reject)
-    regex: re.Pattern[str]
-
-
-def parse_filter(entry: str) -> FilterPattern | None:
-    """`a|^/dev/drbd.*|` -> accept ^/dev/drbd.*; None when the entry is not an lvm.conf pattern.
-    lvm.conf: the first character is a or r, the next is the delimiter, the regex ends at its
-    repeat (lvm.conf(5) devices/filter)."""
-    if len(entry) < 3 or entry[0] not in "ar":
-        return None
-    delimiter = entry[1]
-    if delimiter.isalnum() or not entry.endswith(delimiter) or len(entry) < 4:
-        return None
-    try:
-        return FilterPattern(entry[0], re.compile(entry[2:-1]))
-    except re.error:
-        return None
-
-
-def filter_accepts(entries: tuple[str, ...], device: str) -> bool:
-    """LVM semantics: the first pattern that matches decides; a device no pattern matches is accepted."""
-    for entry in entries:
-        pattern = parse_filter(entry)
-        if pattern is not None and pattern.regex.search(device):
-            return pattern.action == "a"
-    return True

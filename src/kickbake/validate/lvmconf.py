@@ -14,6 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from kickbake.model.lvmfilter import NotAFilter, parse_filter
 from kickbake.run import run
 
 Value = int | float | str | list[int | float | str]
@@ -125,13 +126,11 @@ def filter_problems(config: LvmConfig) -> list[str]:
             continue
         for pattern in patterns:
             text = str(pattern)
-            if len(text) < 3 or text[0] not in "ar" or text[1] != text[-1] or text[1].isalnum():
-                problems.append(f"devices/{key}: {text!r} is not `a|regex|` or `r|regex|`")
-                continue
             try:
-                re.compile(text[2:-1])
-            except re.error as error:
-                problems.append(f"devices/{key}: {text!r}: bad regex ({error})")
+                parse_filter(text)
+            except NotAFilter as bad:
+                problems.append(f"devices/{key}: {text!r}: bad regex ({bad.regex_error})" if bad.regex_error
+                                else f"devices/{key}: {text!r} is not `a|regex|` or `r|regex|`")
     return problems
 
 
