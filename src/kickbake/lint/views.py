@@ -19,6 +19,7 @@ from kickbake.model.clusterview import (
     effective_become_primary_on_both,
     effective_drbd_fencing,
     effective_two_node,
+    parse_drbd_minor,
 )
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import Cluster, DrbdResource, Node, VolumeGroup
@@ -131,8 +132,7 @@ def two_primaries(res: DrbdResource) -> bool:
 
 
 def minor(res: DrbdResource) -> int | None:
-    suffix = res.device.removeprefix("/dev/drbd")
-    return int(suffix) if suffix.isdigit() else None
+    return parse_drbd_minor(res.device)
 
 
 def address_on(plan: SitePlan, hostname: str, network: str) -> IPv4Address | None:

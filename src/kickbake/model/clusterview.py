@@ -16,7 +16,7 @@ from kickbake.model.plan import SitePlan
 from kickbake.model.schema import Cluster, DrbdResource, FenceDevice
 from kickbake.model.types import DrbdFencing, FencingMode, Stack
 
-_DRBD_MINOR = re.compile(r"^/dev/drbd(?P<minor>[0-9]+)$")
+_DRBD_DEVICE = re.compile(r"/dev/drbd(?P<minor>[0-9]+)")
 
 
 @dataclass(frozen=True)
@@ -159,11 +159,17 @@ def cluster_views(plan: SitePlan) -> tuple[ClusterView, ...]:
     return tuple(cluster_view(plan, c) for c in plan.site.clusters)
 
 
+def parse_drbd_minor(device: str) -> int | None:
+    """/dev/drbdN -> N (the DRBD minor); None when `device` is not a DRBD device."""
+    match = _DRBD_DEVICE.fullmatch(device)
+    return None if match is None else int(match["minor"])
+
+
 def drbd_minor(device: str) -> int:
-    match = _DRBD_MINOR.match(device)
-    if match is None:
+    minor = parse_drbd_minor(device)
+    if minor is None:
         raise ValueError(f"{device!r} is not /dev/drbdN")
-    return int(match["minor"])
+    return minor
 
 
 def drbd_view(plan: SitePlan, resource: DrbdResource) -> DrbdView:
