@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kickbake.record.inputs import sha256_file
+from kickbake.hashing import sha256_file
 from kickbake.record.lock import load_lock, pinned_packages
 from tests.conftest import ROOT, require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from kickbake.errors import BadInput, KickbakeError
+from kickbake.hashing import file_digest
 from kickbake.model.catalog import Repo
 from kickbake.record.lock import ImageRequest, lock_images, pinned_packages
-from kickbake.record.mirror import fetch, file_checksum, http_session, mirror_packages, write_deb_index
+from kickbake.record.mirror import fetch, http_session, mirror_packages, write_deb_index
 from tests.conftest import ROOT, require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo
 
@@ -95,7 +96,7 @@ def test_resume_continues_a_partial_download(served: dict, tmp_path: Path) -> No
     dest = tmp_path / "kb-lib.rpm"
     dest.with_name(dest.name + ".part").write_bytes(rpm.read_bytes()[:1000])
     RangeHandler.log.clear()
-    fetch(served["url"] + location, dest, "sha256:" + file_checksum(rpm, "sha256"))
+    fetch(served["url"] + location, dest, "sha256:" + file_digest(rpm, "sha256"))
     assert dest.read_bytes() == rpm.read_bytes()
     assert RangeHandler.log == [("/" + location, "bytes=1000-")]
 

@@ -4,8 +4,9 @@ this site's kickstarts or image ids)."""
 
 from __future__ import annotations
 
+from kickbake.hashing import sha256_file
 from kickbake.model import load_site
-from kickbake.record.inputs import input_hashes, sha256_file
+from kickbake.record.inputs import input_hashes
 from tests.conftest import ROOT, SITES
 
 

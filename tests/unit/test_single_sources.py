@@ -3,11 +3,14 @@ through one function, and these tests fail when a second copy (that could disagr
 
 from __future__ import annotations
 
+import ast
+import hashlib
 import re
 from pathlib import Path
 
 import pytest
 
+from kickbake.hashing import file_digest, sha256_file
 from kickbake.lint.views import minor
 from kickbake.model.clusterview import drbd_minor, parse_drbd_minor
 from kickbake.model.lvmfilter import filter_or_none
@@ -66,3 +69,32 @@ def test_only_the_cluster_view_parses_drbd_device_names() -> None:
     it is being hardened in another change and moves to parse_drbd_minor after it."""
     parsers = modules_matching(r'drbd\(\?P<|removeprefix\("/dev/drbd"\)|len\("/dev/drbd"\)')
     assert parsers == ["model/clusterview.py", "model/references.py"]
+
+
+def file_hashing_functions() -> list[str]:
+    """module:function for every function that calls hashlib and reads a file as bytes."""
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        text = path.read_text()
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                body = ast.get_source_segment(text, node) or ""
+                if "hashlib." in body and ('"rb"' in body or ".read_bytes()" in body):
+                    found.append(f"{path.relative_to(SRC)}:{node.name}")
+    return found
+
+
+def test_files_are_hashed_in_one_place() -> None:
+    assert file_hashing_functions() == [
+        "build/identity.py:_tree_sha256",  # not mine to change here: should call hashing.file_digest
+        "build/identity.py:file_fingerprint",  # likewise
+        "firstboot/agent.py:bundle_hash",  # runs on the node, where kickbake is not installed
+        "hashing.py:file_digest",
+    ]
+
+
+def test_the_file_digest_is_the_plain_sha256_of_the_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "blob"
+    path.write_bytes(b"x" * (3 << 20) + b"tail")  # more than one read block
+    assert sha256_file(path) == file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert file_digest(path, "sha512") == hashlib.sha512(path.read_bytes()).hexdigest()

@@ -15,9 +15,9 @@ from kickbake.build.identity import image_record
 from kickbake.build.spec import BuildSpec
 from kickbake.errors import KickbakeError
 from kickbake.firstboot.installed import AGENT_MODULES, FIRSTBOOT_DIR, agent_text
+from kickbake.hashing import sha256_file
 from kickbake.model import SitePlan
 from kickbake.model.catalog import Repo
-from kickbake.record.inputs import sha256_file
 
 
 def rpm_repo_file(repos: list[Repo]) -> str:

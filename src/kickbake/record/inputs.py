@@ -9,17 +9,10 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from kickbake.hashing import sha256_file
 from kickbake.model.load import Inventory
 from kickbake.model.yamlsource import load_yaml
 from kickbake.paths import KICKSTARTS_DIR, PACKAGE_DIR, PROJECT_ROOT, RELEASES_DIR, REPOS_DIR
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _name(path: Path) -> str:

@@ -12,11 +12,11 @@ from typing import Any
 
 from kickbake.elements import builder_packages
 from kickbake.errors import BadInput, KickbakeError
+from kickbake.hashing import sha256_file
 from kickbake.model.catalog import Repo
 from kickbake.model.load import load_site
 from kickbake.model.plan import SitePlan, plan
 from kickbake.paths import OUTPUT_DIR, PACKAGE_DIR, REPOS_DIR
-from kickbake.record.inputs import sha256_file
 from kickbake.record.mirror import apt_mirror_url, fetch
 from kickbake.run import run
 

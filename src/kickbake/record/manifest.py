@@ -17,8 +17,9 @@ from typing import Any
 
 from kickbake import __version__
 from kickbake.errors import KickbakeError
+from kickbake.hashing import sha256_file
 from kickbake.paths import PROJECT_ROOT
-from kickbake.record.inputs import inputs_digest, sha256_file
+from kickbake.record.inputs import inputs_digest
 from kickbake.record.licenses import concluded
 from kickbake.record.packages import PackageRecord, sorted_records
 from kickbake.run import run

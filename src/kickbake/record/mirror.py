@@ -4,7 +4,6 @@ can be rebuilt offline later."""
 
 from __future__ import annotations
 
-import hashlib
 import lzma
 import shutil
 import tempfile
@@ -19,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from kickbake.errors import KickbakeError
+from kickbake.hashing import file_digest
 from kickbake.run import run
 
 CHUNK = 1 << 16
@@ -34,20 +34,12 @@ def http_session(retries: int = 4, backoff: float = 0.2) -> requests.Session:
     return session
 
 
-def file_checksum(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verify(path: Path, checksum: str | None, url: str) -> None:
     """checksum is 'sha256:<hex>' (the lock's form); raise when the bytes differ."""
     if not checksum:
         return
     algorithm, _, expected = checksum.partition(":")
-    actual = file_checksum(path, algorithm)
+    actual = file_digest(path, algorithm)
     if actual != expected:
         raise KickbakeError(f"{url}: {algorithm} is {actual}, the lock says {expected}",
                             hint="the repo changed under the lock: run ./kb lock --update")
@@ -145,7 +137,7 @@ def write_deb_release(repo_dir: Path, suite: str, components: tuple[str, ...], a
              f"Architectures: {arch}", f"Components: {' '.join(components)}",
              "Description: a kickbake snapshot of exactly the packages a lock pins", "SHA256:"]
     for path in sorted(p for p in dists.rglob("*") if p.is_file() and p.parent != dists):
-        lines.append(f" {file_checksum(path, 'sha256')} {path.stat().st_size:>16} {path.relative_to(dists)}")
+        lines.append(f" {file_digest(path, 'sha256')} {path.stat().st_size:>16} {path.relative_to(dists)}")
     release = dists / "Release"
     _atomic_write(release, ("\n".join(lines) + "\n").encode())
     return release

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from kickbake.hashing import sha256_file
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.types import ImageType
-from kickbake.record.inputs import sha256_file
 from kickbake.render.pxe_view import base_url, image_of
 
 TEMPLATE = "node-liveimg.ks.j2"  # rendered by render_kickstart(..., image=BakedImage)
