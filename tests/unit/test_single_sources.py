@@ -4,6 +4,7 @@ through one function, and these tests fail when a second copy (that could disagr
 from __future__ import annotations
 
 import ast
+import dataclasses
 import hashlib
 import re
 from pathlib import Path
@@ -12,12 +13,18 @@ import pytest
 
 from kickbake.hashing import file_digest, sha256_file
 from kickbake.lint.views import minor
+from kickbake.model import load_site, plan
+from kickbake.model.catalog import Repo
 from kickbake.model.clusterview import drbd_minor, parse_drbd_minor
 from kickbake.model.lvmfilter import filter_or_none
 from kickbake.model.schema import DrbdResource
+from kickbake.render.kickstart import render_kickstart
+from kickbake.render.repofiles import rpm_repo_file
 from kickbake.validate.lvmconf import filter_problems, parse_lvm_conf
+from tests.conftest import SITES
 
-SRC = Path(__file__).resolve().parents[2] / "src" / "kickbake"
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src" / "kickbake"
 
 
 def modules_matching(pattern: str) -> list[str]:
@@ -98,3 +105,31 @@ def test_the_file_digest_is_the_plain_sha256_of_the_bytes(tmp_path: Path) -> Non
     path.write_bytes(b"x" * (3 << 20) + b"tail")  # more than one read block
     assert sha256_file(path) == file_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest()
     assert file_digest(path, "sha512") == hashlib.sha512(path.read_bytes()).hexdigest()
+
+
+def heredocs(text: str, target: str) -> dict[str, str]:
+    """file -> body of every `cat > <target>/<file> <<'KICKBAKE_EOF'` in a kickstart."""
+    found = re.findall(rf"^cat > {re.escape(target)}/(\S+) <<'KICKBAKE_EOF'\n(.*?)^KICKBAKE_EOF$", text, re.M | re.S)
+    return dict(found)
+
+
+def test_kickstarts_and_images_write_the_same_repo_files() -> None:
+    """A kickstart's %post carries the text of render/repofiles.py, the writer of the image's
+    kickbake.repo, for every kind of repo: mirrorlist, gpgcheck off, disabled."""
+    site_plan = plan(load_site(SITES / "lab-el9.yml"))
+    node = site_plan.node("drbd-node1")
+    odd = (Repo(name="by-mirrorlist", kind="rpm", mirrorlist="https://mirrors.example/list", gpgcheck=False),
+           Repo(name="switched-off", kind="rpm", description="Off until wanted", baseurl="https://repo.example/",
+                enabled=False, gpgkey="https://repo.example/key"))
+    node = dataclasses.replace(node, repos=(*node.repos, *odd))
+    written = heredocs(render_kickstart(site_plan, node, "0" * 64), "/etc/yum.repos.d")
+    assert list(written) == [f"kickbake-{r.name}.repo" for r in node.repos]
+    assert "".join(written.values()) == "".join(rpm_repo_file([r]) for r in node.repos)
+    assert "\n".join(written.values()) == rpm_repo_file(node.repos)  # the image's one file, section by section
+    assert "enabled=0\ngpgcheck=1\ngpgkey=https://repo.example/key\n" in written["kickbake-switched-off.repo"]
+
+
+def test_only_the_repo_file_writer_spells_a_repo_section() -> None:
+    writers = [str(p.relative_to(ROOT)) for p in (*SRC.rglob("*.py"), *(ROOT / "kickstarts").rglob("*.j2"))
+               if re.search(r"(?m)(^|[\"'])(gpgcheck|mirrorlist)=", p.read_text())]
+    assert writers == ["src/kickbake/render/repofiles.py"]

@@ -17,27 +17,7 @@ from kickbake.errors import KickbakeError
 from kickbake.firstboot.installed import AGENT_MODULES, FIRSTBOOT_DIR, agent_text
 from kickbake.hashing import sha256_file
 from kickbake.model import SitePlan
-from kickbake.model.catalog import Repo
-
-
-def rpm_repo_file(repos: list[Repo]) -> str:
-    sections = []
-    for repo in repos:
-        lines = [f"[{repo.name}]", f"name={repo.description or repo.name}"]
-        lines.append(f"baseurl={repo.baseurl}" if repo.baseurl else f"mirrorlist={repo.mirrorlist}")
-        lines += [f"enabled={int(repo.enabled)}", f"gpgcheck={int(repo.gpgcheck)}"]
-        if repo.gpgkey:
-            lines.append(f"gpgkey={repo.gpgkey}")
-        sections.append("\n".join(lines) + "\n")
-    return "\n".join(sections)
-
-
-def deb_sources_file(repo: Repo) -> str:
-    lines = ["Types: deb", f"URIs: {repo.baseurl}", f"Suites: {repo.suite}",
-             f"Components: {' '.join(repo.components or ('main',))}", f"Enabled: {'yes' if repo.enabled else 'no'}"]
-    if repo.gpgkey:
-        lines.append(f"Signed-By: {repo.gpgkey}")
-    return "\n".join(lines) + "\n"
+from kickbake.render.repofiles import deb_sources_file, rpm_repo_file
 
 
 def _write(path: Path, text: str, mode: int = 0o644) -> None:

@@ -7,6 +7,7 @@ from kickbake.paths import KICKSTARTS_DIR
 from kickbake.render.install import InstallDelivery
 from kickbake.render.liveimg import TEMPLATE as LIVEIMG_TEMPLATE
 from kickbake.render.liveimg import BakedImage
+from kickbake.render.repofiles import yum_repo_files
 from kickbake.render.templating import render_template
 
 TEMPLATE = "node.ks.j2"
@@ -29,6 +30,7 @@ def render_kickstart(plan: SitePlan, node: NodeView, inputs_digest: str, install
         node=node,
         ks=node.release.kickstart,
         hosts=plan.hosts_entries,
+        yum_repo_files=yum_repo_files(node.repos),
         inventory=plan.inventory.source.name,
         inputs_digest=inputs_digest,
         **extra,
