@@ -19,6 +19,7 @@ import pydantic
 import pytest
 import yaml
 
+from kickbake.commands import render_site
 from kickbake.errors import BadInput, relpath
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import lvm_filters
@@ -26,11 +27,6 @@ from kickbake.model.schema import FenceDevice, LogicalVolume
 from kickbake.model.types import non_printing
 from kickbake.model.yamlsource import load_yaml
 from kickbake.render.templating import xml_comment
-
-try:  # render_site is moving from the pipeline to the command layer (pipeline stages take a SiteRun)
-    from kickbake.commands import render_site
-except ImportError:
-    from kickbake.pipeline import render_site
 
 ROOT = Path(__file__).resolve().parents[2]
 SITES = [
