@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kickbake.hashing import file_digest, sha256_file
+from kickbake.lint.openstack import same_instances_path
 from kickbake.lint.views import minor
 from kickbake.model import load_site, plan
 from kickbake.model.catalog import Repo
@@ -19,6 +20,7 @@ from kickbake.model.clusterview import drbd_minor, parse_drbd_minor
 from kickbake.model.lvmfilter import filter_or_none
 from kickbake.model.schema import DrbdResource
 from kickbake.render.kickstart import render_kickstart
+from kickbake.render.openstack import nova_view
 from kickbake.render.repofiles import rpm_repo_file
 from kickbake.validate.lvmconf import filter_problems, parse_lvm_conf
 from tests.conftest import SITES
@@ -133,3 +135,53 @@ def test_only_the_repo_file_writer_spells_a_repo_section() -> None:
     writers = [str(p.relative_to(ROOT)) for p in (*SRC.rglob("*.py"), *(ROOT / "kickstarts").rglob("*.j2"))
                if re.search(r"(?m)(^|[\"'])(gpgcheck|mirrorlist)=", p.read_text())]
     assert writers == ["src/kickbake/render/repofiles.py"]
+
+
+class NoSecrets:
+    def password(self, name: str) -> str:
+        return f"not-a-secret-{name}"
+
+
+def lab_with(tmp_path: Path, old: str, new: str) -> Path:
+    text = (SITES / "lab-el9.yml").read_text()
+    assert old in text
+    path = tmp_path / "lab.yml"
+    path.write_text(text.replace(old, new))
+    return path
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ("", "", "/var/lib/nova/instances"),  # openstack.instances_path as the lab writes it
+    ("  storage:\n    openstack: compute\n", "  storage:\n    openstack: compute\n    instances_path: /srv/nova\n",
+     "/srv/nova"),  # the role's own
+    ("openstack:\n  instances_path: /var/lib/nova/instances\n", "", "/var/lib/nova/instances"),  # no section
+    ("  instances_path: /var/lib/nova/instances\n", "  instances_path: /data/nova\n", "/data/nova"),
+])
+def test_nova_conf_and_the_linter_resolve_one_instances_path(tmp_path: Path, old: str, new: str,
+                                                               expected: str) -> None:
+    site_plan = plan(load_site(lab_with(tmp_path, old, new)))
+    node = site_plan.node("drbd-node1")
+    assert site_plan.instances_path(node.node.roles) == expected
+    assert nova_view(site_plan, node, NoSecrets()).instances_path == expected  # type: ignore[arg-type]
+
+
+def test_the_linter_compares_the_paths_nova_conf_gets(tmp_path: Path) -> None:
+    text = (SITES / "lab-el9.yml").read_text()
+    text = text.replace("  storage:\n    openstack: compute\n",
+                        "  storage:\n    openstack: compute\n  storage-b:\n    openstack: compute\n"
+                        "    instances_path: /srv/b\n")
+    node2 = "  - hostname: drbd-node2\n    roles: [storage]\n"
+    text = text.replace(node2, node2.replace("[storage]", "[storage-b]"))
+    (tmp_path / "lab.yml").write_text(text)
+    site_plan = plan(load_site(tmp_path / "lab.yml"))
+    paths = {n: nova_view(site_plan, site_plan.node(n), NoSecrets()).instances_path  # type: ignore[arg-type]
+             for n in ("drbd-node1", "drbd-node2")}
+    assert paths == {"drbd-node1": "/var/lib/nova/instances", "drbd-node2": "/srv/b"}
+    [(_, message, _)] = list(same_instances_path.check(site_plan))
+    assert message.startswith("computes of role storage-b keep instances in /srv/b, those of storage in "
+                              "/var/lib/nova/instances")
+
+
+def test_only_the_plan_resolves_instances_path() -> None:
+    assert modules_matching(r"instances_path or\b|\bfor role in .*roles:\n\s+own = ") == ["model/plan.py"]
+    assert modules_matching(r'"/var/lib/nova/instances"') == ["model/schema.py"]

@@ -15,15 +15,10 @@ def _compute_roles(plan: SitePlan) -> list[str]:
     return sorted(n for n, r in plan.site.roles.items() if r.openstack is OpenStackRole.COMPUTE)
 
 
-def _instances_path(plan: SitePlan, role: str) -> str:
-    default = plan.site.openstack.instances_path if plan.site.openstack else "/var/lib/nova/instances"
-    return plan.site.roles[role].instances_path or default
-
-
 @rule("NOVA001", Severity.ERROR, "all computes use the same instances_path")
 def same_instances_path(plan: SitePlan) -> RuleResult:
     roles = [r for r in _compute_roles(plan) if any(r in n.roles for n in plan.site.nodes)]
-    paths = {r: _instances_path(plan, r) for r in roles}
+    paths = {r: plan.instances_path((r,)) for r in roles}
     if len(set(paths.values())) <= 1:
         return
     first = roles[0]

@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv4Interface
 
 from kickbake.model.catalog import Release, Repo
 from kickbake.model.load import Inventory
-from kickbake.model.schema import Cluster, DrbdResource, Node, VolumeGroup
+from kickbake.model.schema import Cluster, DrbdResource, Node, OpenStack, VolumeGroup
 from kickbake.model.types import DiskUse, FencingMode, OpenStackRole, Stack
 
 
@@ -128,6 +128,15 @@ class SitePlan:
         if role is not None:
             features.extend(["openstack-repo", f"openstack-{role.value}"])
         return tuple(features)
+
+    def instances_path(self, roles: tuple[str, ...]) -> str:
+        """Nova's instances_path on a node with `roles`: the first role that sets one, else
+        openstack.instances_path (its default without an openstack section)."""
+        for role in roles:
+            own = self.site.roles[role].instances_path
+            if own:
+                return own
+        return (self.site.openstack or OpenStack()).instances_path
 
     def openstack_role(self, node: Node) -> OpenStackRole | None:
         roles = {self.site.roles[r].openstack for r in node.roles if r in self.site.roles} - {None}

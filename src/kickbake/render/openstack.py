@@ -36,14 +36,6 @@ def management_address(node: NodeView) -> IPv4Address:
     return chosen
 
 
-def instances_path(plan: SitePlan, node: NodeView, settings: OpenStack) -> str:
-    for role in node.node.roles:
-        own = plan.site.roles[role].instances_path
-        if own:
-            return own
-    return settings.instances_path
-
-
 def nova_view(plan: SitePlan, node: NodeView, secrets: SecretStore) -> NovaView:
     assert node.openstack is not None
     settings = plan.site.openstack or OpenStack()
@@ -53,7 +45,7 @@ def nova_view(plan: SitePlan, node: NodeView, secrets: SecretStore) -> NovaView:
         role=node.openstack.value,
         my_ip=management_address(node),
         controller=controllers[0] if controllers else node.hostname,
-        instances_path=instances_path(plan, node, settings),
+        instances_path=plan.instances_path(node.node.roles),
         images_type=settings.images_type if compute else "default",
         images_volume_group=settings.images_volume_group if compute else None,
         db_password=secrets.password("nova-db"),
