@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from kickbake import commands  # noqa: E402
 from kickbake.build import dib_path  # noqa: E402
+from kickbake.build.spec import build_spec, image_named  # noqa: E402
 from kickbake.model import load_site, plan  # noqa: E402
 from kickbake.progress import Progress  # noqa: E402
 from kickbake.record.lock import lock_site  # noqa: E402
@@ -48,12 +49,10 @@ def plain_dib(site: Path, work: Path) -> None:
     """disk-image-create with debian-minimal + baremetal and the image's packages, nothing of kickbake."""
     site_plan = plan(load_site(site))
     node = next(n for n in site_plan.nodes if "storage" in n.node.roles)
-    [result] = commands.build_site(site, IMAGE, ("qcow2",), "baremetal", dry_run=True)
-    env = dict(os.environ, PATH=dib_path())
-    for line in result.command.splitlines():  # the same release and mirror variables kickbake sets
-        key, _, value = line.rstrip(" \\").partition("=")
-        if key.startswith("DIB_") and key != "DIB_IMAGE_CACHE":
-            env[key] = subprocess.run(["sh", "-c", f"printf %s {value}"], capture_output=True, text=True).stdout
+    [image] = image_named(site_plan, IMAGE)
+    spec = build_spec(site_plan, image, ("qcow2",), "baremetal")
+    # the same release, mirror and apt sources kickbake sets, and the same shared cache
+    env = dict(os.environ, PATH=dib_path(), **{k: v for k, v in spec.env.items() if k.startswith("DIB_")})
     argv = ["disk-image-create", "-a", "amd64", "-t", "qcow2", "-o", str(work / "plain"), "debian-minimal",
             "baremetal", "-p", ",".join(node.packages)]
     subprocess.run(argv, env=env, cwd=work, check=True, stdout=subprocess.DEVNULL)
@@ -62,6 +61,10 @@ def plain_dib(site: Path, work: Path) -> None:
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kickbake-bench-") as scratch:
         tmp = Path(scratch)
+        if "--baseline-only" in sys.argv:
+            (tmp / "plain").mkdir()
+            timed("plain disk-image-create, same packages", lambda: plain_dib(SITE, tmp / "plain"))
+            return
         os.environ["KICKBAKE_LAYER_CACHE"] = str(tmp / "layers")
         site = tmp / "sites" / SITE.name
         site.parent.mkdir()
