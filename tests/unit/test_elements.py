@@ -146,3 +146,66 @@ def test_the_builder_packages_are_what_every_image_gets_first() -> None:
     assert set(releases["debian-12"].diskimage.base_packages) <= set(debian)
     assert "@core" not in builder_packages(releases["fedora-15"])  # groups stay with the build
     assert list(debian) == sorted(set(debian))
+
+
+def element_scripts() -> list[Path]:
+    return sorted(p for p in ELEMENTS.glob("*/*.d/*") if p.is_file() and p.parent.name != "environment.d")
+
+
+def test_no_two_element_scripts_are_the_same() -> None:
+    """A step two elements need lives once (the cluster units: kickbake-base, keyed by
+    KICKBAKE_CLUSTER_STACK), not as a copy in each."""
+    by_content: dict[bytes, list[str]] = {}
+    for script in element_scripts():
+        by_content.setdefault(script.read_bytes(), []).append(str(script.relative_to(ELEMENTS)))
+    assert [names for names in by_content.values() if len(names) > 1] == []
+
+
+def test_each_cluster_stack_element_keeps_its_units_off_until_first_boot() -> None:
+    stacks = {FEATURE_ELEMENTS[f"cluster-{stack}"]: stack for stack in ("current", "legacy")}
+    for element, stack in stacks.items():
+        env = (ELEMENTS / element / "environment.d" / f"10-{element}.bash").read_text()
+        assert f"export KICKBAKE_CLUSTER_STACK={stack}\n" in env, element
+    setting = {p.parent.parent.name for p in ELEMENTS.glob("*/environment.d/*")
+               if "KICKBAKE_CLUSTER_STACK=" in p.read_text()}
+    assert setting == set(stacks)
+    script = (ELEMENTS / "kickbake-base" / "post-install.d" / "80-kickbake-cluster-units-at-firstboot").read_text()
+    assert '[ -n "${KICKBAKE_CLUSTER_STACK:-}" ] || exit 0\n' in script
+    for unit in ("corosync", "pacemaker", "pcsd", "cman", "clvmd", "dlm", "lvmlockd"):
+        assert f"{unit}.service" in script
+
+
+CLUSTER_UNITS = ("corosync", "pacemaker", "pcsd", "cman", "clvmd", "dlm", "lvmlockd")
+
+
+@pytest.mark.parametrize("elements", [("kickbake-base",), ("kickbake-base", "ha-cluster"),
+                                      ("kickbake-base", "clvm-legacy"), ("kickbake-base", "drbd")])
+def test_the_cluster_units_are_disabled_exactly_in_cluster_images(elements: tuple[str, ...], tmp_path: Path) -> None:
+    """diskimage-builder's own dib-run-parts over the hooks the elements merge into (each element's
+    environment.d is sourced first), with a systemctl that records what it is asked."""
+    diskimage_builder = pytest.importorskip("diskimage_builder")
+    hooks = tmp_path / "hooks"
+    for element in elements:
+        for path in (ELEMENTS / element).glob("*.d/*"):
+            if path.parent.name in ("environment.d", "post-install.d"):
+                (hooks / path.parent.name).mkdir(parents=True, exist_ok=True)
+                (hooks / path.parent.name / path.name).write_bytes(path.read_bytes())
+                (hooks / path.parent.name / path.name).chmod(path.stat().st_mode)
+    (hooks / "environment.d").mkdir(exist_ok=True)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "systemctl").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    (bin_dir / "systemctl").chmod(0o755)
+    run_parts = Path(diskimage_builder.__file__).parent / "lib" / "dib-run-parts"
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
+    proc = subprocess.run(["bash", str(run_parts), str(hooks / "post-install.d")], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    asked = calls.read_text().splitlines() if calls.exists() else []
+    on_host = [f"disable {u}.service" for u in CLUSTER_UNITS
+               if any(Path(f"{d}/{u}.service").exists() for d in ("/usr/lib/systemd/system", "/lib/systemd/system"))]
+    clustered = {"ha-cluster", "clvm-legacy"} & set(elements)
+    if clustered and not on_host:
+        pytest.skip("no cluster unit on this host for the script to find")
+    assert asked == (on_host if clustered else [])
