@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kickbake import pipeline
 from kickbake.build import BuildOptions, BuildResult, ImagePlan, dib_path
-from kickbake.errors import BadInput, Problem
+from kickbake.devtools import DEMO_TOOLS, install_system_tools
+from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.pipeline import SiteResult
 from kickbake.progress import Progress
@@ -92,11 +93,15 @@ def missing_build_tools() -> list[str]:
 
 def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None,
                run: SiteRun | None = None) -> tuple[list[BuildResult], str]:
-    """./kb demo's build step: bake the lab-debian storage-node image when this host can;
-    otherwise build nothing and say what is missing."""
+    """./kb demo's build step: install what the build needs (as root, from Debian), then bake the
+    lab-debian storage-node image; a host that cannot is an error saying what to install."""
+    still = install_system_tools(DEMO_TOOLS, "kb demo")
     missing = missing_build_tools()
-    if missing:
-        return [], f"skipped the {DEMO_BUILD_SITE} image build: missing {', '.join(missing)} (./kb test installs them)"
+    if missing or still:
+        raise KickbakeError(f"the demo bakes the {DEMO_BUILD_SITE} image, and this host lacks "
+                            f"{', '.join([*missing, *still])}",
+                            hint=f"run ./kb demo as root on Debian (it installs them), apt-get install "
+                                 f"{' '.join(sorted(set(DEMO_TOOLS.values())))}, or ./kb demo --no-build")
     run = run or open_site(SITES_DIR / f"{DEMO_BUILD_SITE}.yml", out_root, progress)
     # the lab's lock follows this host's Debian mirror, so it is made here (kept when current)
     with run.progress.step(f"{DEMO_BUILD_SITE}: lock the image package sets"):

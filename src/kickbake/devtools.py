@@ -65,28 +65,37 @@ SYSTEM_TOOLS: dict[str, str] = {
 }
 
 
-def missing_tools() -> dict[str, str]:
-    return {cmd: pkg for cmd, pkg in SYSTEM_TOOLS.items() if shutil.which(cmd) is None and not Path(cmd).exists()}
+# what ./kb demo needs to lock and bake the lab-debian image and to fill the PXE trees
+DEMO_TOOLS: dict[str, str] = {cmd: SYSTEM_TOOLS[cmd] for cmd in (
+    "/usr/lib/python3/dist-packages/solv.py", "debootstrap", "gpgv", "qemu-img", "mksquashfs", "kpartx", "sgdisk",
+    "mkfs.vfat", "sudo", "/usr/lib/PXELINUX/pxelinux.0", "/usr/lib/syslinux/modules/bios/ldlinux.c32",
+    "/usr/lib/ipxe/ipxe.efi", "/usr/lib/grub/x86_64-efi/monolithic/grubnetx64.efi")}
 
 
-def install_system_tools() -> None:
-    """apt-get install what is missing, when we are root on Debian; say so when we cannot."""
-    missing = missing_tools()
+def missing_tools(tools: dict[str, str] = SYSTEM_TOOLS) -> dict[str, str]:
+    return {cmd: pkg for cmd, pkg in tools.items() if shutil.which(cmd) is None and not Path(cmd).exists()}
+
+
+def install_system_tools(tools: dict[str, str] = SYSTEM_TOOLS, who: str = "kb test") -> list[str]:
+    """apt-get install what is missing, when we are root on Debian; say so when we cannot.
+    Returns the packages still missing."""
+    missing = missing_tools(tools)
     if not missing:
-        return
+        return []
     packages = sorted(set(missing.values()))
     if os.geteuid() != 0 or not Path("/etc/debian_version").exists():
-        print(f"kb test: not root on Debian, not installing {', '.join(packages)}; "
-              "tests that need them are skipped with that reason", file=sys.stderr)
-        return
-    print(f"kb test: apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
+        print(f"{who}: not root on Debian, not installing {', '.join(packages)}", file=sys.stderr)
+        return packages
+    print(f"{who}: apt-get install {' '.join(packages)}", file=sys.stderr, flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
     subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], check=True, env=env)
+    return sorted(set(missing_tools(tools).values()))
 
 
 def run_tests(select: str = "", fast: bool = False) -> int:
-    install_system_tools()
+    if install_system_tools():
+        print("kb test: tests that need them are skipped with that reason", file=sys.stderr)
     python = sys.executable
     steps = [
         [python, "-m", "ruff", "check", "src", "tests", "tasks.py", "bench"],

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from kickbake import commands
 from kickbake.build.dib import PhaseTracker, produced_files
+from kickbake.errors import KickbakeError
 
 DIB_LINES = [  # as disk-image-create 3.43 prints them (timestamps cut)
     "diskimage-builder version 3.43.0",
@@ -39,8 +42,10 @@ def test_only_the_image_outputs_are_moved(tmp_path: Path) -> None:
         "storage-node.d", "storage-node.qcow2", "storage-node.vmlinuz"]
 
 
-def test_demo_build_says_what_it_skipped_and_why(monkeypatch) -> None:
+def test_demo_build_refuses_to_skip_the_bake_and_says_what_is_missing(monkeypatch) -> None:
     monkeypatch.setattr(commands, "BUILD_HOST_TOOLS", ("kickbake-no-such-tool",))
-    results, message = commands.demo_build()
-    assert results == []
-    assert message.startswith("skipped the lab-debian image build: missing kickbake-no-such-tool")
+    with pytest.raises(KickbakeError) as caught:
+        commands.demo_build()
+    assert caught.value.message.startswith("the demo bakes the lab-debian image, and this host lacks "
+                                           "kickbake-no-such-tool")
+    assert "./kb demo --no-build" in caught.value.hint and "debootstrap" in caught.value.hint
