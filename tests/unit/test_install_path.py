@@ -126,6 +126,57 @@ def test_every_kickstart_release_partitions_for_uefi_and_spares_the_data_disk(re
     assert_uefi_layout(text, release)
 
 
+COMPUTE_NODE = """  - hostname: compute1
+    roles: [compute]
+    interfaces:
+      - {name: eth0, mac: "52:54:00:00:01:30", network: mgmt, address: 192.168.122.13}
+    disks:
+      - {name: vda, use: root, size_gib: 20}
+"""
+# node kind -> (a node of that kind, the features that make it that kind, features it must not have)
+NODE_KINDS = {
+    "storage": ("drbd-node1", {"drbd"}, {"openstack-compute", "openstack-controller"}),
+    "compute": ("compute1", {"openstack-compute"}, {"drbd"}),
+    "controller": ("controller", {"openstack-controller"}, {"drbd", "openstack-compute"}),
+}
+
+
+def three_kind_site(directory: Path, release: str) -> Path:
+    """The lab on `release` with storage, compute and controller on separate nodes: the storage
+    role keeps DRBD, the cluster and the shared VG but no Nova, a new compute1 runs nova-compute."""
+    text = site_text(release, lint_clean=False)
+    roles = "  storage:\n    openstack: compute\n"
+    assert roles in text and "\nclusters:\n" in text
+    text = text.replace(roles, "  storage: {}\n  compute:\n    openstack: compute\n")
+    text = text.replace("\nclusters:\n", f"{COMPUTE_NODE}\nclusters:\n", 1)
+    path = directory / f"kinds-{release}.yml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("kind", sorted(NODE_KINDS))
+@pytest.mark.parametrize("release", SHIPPED)
+def test_every_node_kind_renders_a_valid_kickstart_on_every_release(release: str, kind: str, tmp_path: Path) -> None:
+    """Straight from the model (no lint: Fedora 43 has no Nova, yet its kickstarts must parse)."""
+    site_plan = plan(load_site(three_kind_site(tmp_path, release)))
+    hostname, has, lacks = NODE_KINDS[kind]
+    node = site_plan.node(hostname)
+    assert node.release.name == release
+    assert has <= set(node.features) and not lacks & set(node.features), node.features
+    text = render_kickstart(site_plan, node, "0" * 64)
+    assert validate_kickstart(text, RELEASES[release][2]) == []
+    assert command_lines(text, "ignoredisk") == [f"ignoredisk --only-use={ROOT_DISK}"]
+
+
+@pytest.mark.parametrize("release", SHIPPED)
+def test_every_rendered_kickstart_of_every_release_passes_pykickstart(release: str, rendered: dict[str, Path]) -> None:
+    """Every node of the lint-clean site, with its install %post, through the release's handler."""
+    kickstarts = sorted((rendered[release] / "kickstarts").glob("*.ks"))
+    assert [k.stem for k in kickstarts] == ["controller", "drbd-node1", "drbd-node2"]
+    for path in kickstarts:
+        assert validate_kickstart(path.read_text(), RELEASES[release][2]) == [], path.name
+
+
 def last_post(text: str) -> tuple[str, str]:
     """(the last %post line, its body up to its %end)."""
     lines = text.splitlines(keepends=True)
