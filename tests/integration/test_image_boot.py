@@ -141,7 +141,7 @@ def bundle_file_sha(built: Built, node: str, relative: str) -> str:
 
 def assert_configs_in_place(vm: Vm, built: Built, node: str) -> None:
     files = {line.split()[0]: line.split()[1:] for line in vm.probe("file")}
-    assert files["/etc/drbd.d/r0.res"] == ["644:root:root", bundle_file_sha(built, node, "etc/drbd.d/r0.res")]
+    assert files["/etc/drbd.d/r0.res"] == ["600:root:root", bundle_file_sha(built, node, "etc/drbd.d/r0.res")]
     assert files["/etc/corosync/authkey"] == ["400:root:root", bundle_file_sha(built, node, "etc/corosync/authkey")]
     assert files["/etc/lvm/lvm.conf"][1] == bundle_file_sha(built, node, "etc/lvm/lvm.conf")
     assert vm.probe("hostname") == [node]

@@ -308,8 +308,9 @@ def test_no_secret_is_published_and_each_token_is_only_in_its_own_kickstart(tmp_
             checked_tokens += 1
         if site.stem == "lab-debian":
             assert not (generation / "kickstarts").exists()  # its tokens are in its install scripts only
-    # nova-db + rabbitmq-nova per site, an authkey per current-stack cluster (all but lab-legacy)
-    assert checked_secrets == 4 * 2 + 3
+    # nova-db + rabbitmq-nova and the DRBD r0 shared secret per site, an authkey per current-stack
+    # cluster (all but lab-legacy)
+    assert checked_secrets == 4 * 3 + 3
     assert checked_tokens == 4 * 3
 
 

@@ -224,8 +224,9 @@ def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
     secret_files = [p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").rglob("*"))
                     if p.is_file()]
     # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster; per node of a site
-    # with a boot server (all three labs, 9 nodes) an install bundle, its script and its token
-    assert len(secret_files) == 8 + 3 * 9
+    # with a boot server (all three labs, 9 nodes) an install bundle, its script and its token;
+    # a DRBD shared secret per resource (r0 in each lab)
+    assert len(secret_files) == 8 + 3 * 9 + 3
     for path in secret_files:
         data = path.read_bytes()
         assert data.hex() not in printed and data.decode(errors="replace") not in printed
@@ -290,3 +291,23 @@ def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() 
     legacy = plan(load_site(SITES / "lab-legacy.yml"))
     assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \
         ["su", "-s", "/bin/sh", "-c", "nova-manage db sync", "nova"]
+
+
+@pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)
+def test_drbd_peers_authenticate_with_a_kept_shared_secret(site: Path, out_root: Path) -> None:
+    """Every DRBD dialect gets cram-hmac-alg + shared-secret from the site's secrets/ (0600, the
+    same on both peers, the same after a re-render); the resource file itself is 0600."""
+    first = Path(commands.render_site(site, out_root).output).resolve()
+    secret = (first / "secrets" / "drbd-r0.password").read_text().strip()
+    assert len(secret) == 48 and (first / "secrets" / "drbd-r0.password").stat().st_mode & 0o777 == 0o600
+    texts = {p.parent.parent.parent.name: p.read_text() for p in first.glob("nodes/*/etc/drbd.d/r0.res")}
+    assert len(texts) == 2 and len(set(texts.values())) == 1
+    text = next(iter(texts.values()))
+    assert f'shared-secret "{secret}";' in text
+    assert ("cram-hmac-alg sha256;" if "DRBD 9 syntax" in text else "cram-hmac-alg sha1;") in text
+    for node in texts:
+        bundle = json.loads((first / "nodes" / node / "node.json").read_text())
+        [entry] = [f for f in bundle["files"] if f["path"] == "/etc/drbd.d/r0.res"]
+        assert entry["mode"] == "0600" and entry["secret"]
+    again = Path(commands.render_site(site, out_root).output).resolve()
+    assert (again / "nodes" / next(iter(texts)) / "etc/drbd.d/r0.res").read_text() == text

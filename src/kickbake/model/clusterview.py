@@ -67,6 +67,10 @@ class DrbdHostView:
     node_id: int  # DRBD 9 node-id: 0, 1, ... in member order
 
 
+# DRBD 8.3/8.4 nodes of their time ship hmac(sha1); DRBD 9 documents sha256
+CRAM_HMAC_ALG = {"8.3": "sha1", "8.4": "sha1", "9": "sha256"}
+
+
 @dataclass(frozen=True)
 class DrbdView:
     resource: DrbdResource
@@ -82,6 +86,11 @@ class DrbdView:
     @property
     def name(self) -> str:
         return self.resource.name
+
+    @property
+    def cram_hmac_alg(self) -> str:
+        """The peer authentication digest (drbd.conf(5) net cram-hmac-alg: any kernel shash)."""
+        return CRAM_HMAC_ALG[self.dialect]
 
     @property
     def first(self) -> str:

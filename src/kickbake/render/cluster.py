@@ -78,11 +78,15 @@ def cluster_files(
     return tuple(files)
 
 
-def drbd_files(plan: SitePlan, resource: DrbdView) -> tuple[SharedFile, ...]:
+def drbd_files(plan: SitePlan, resource: DrbdView, secrets: SecretStore) -> tuple[SharedFile, ...]:
+    """The resource file; it holds the peers' shared secret (cram-hmac-alg), so it is 0600."""
+    secret = secrets.password(f"drbd-{resource.name}")
     return (
         SharedFile(
             f"/etc/drbd.d/{resource.name}.res",
-            _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource),
+            _render(f"drbd/resource-{resource.dialect}.res.j2", plan, r=resource, shared_secret=secret),
+            mode="0600",
+            secret=True,
         ),
     )
 

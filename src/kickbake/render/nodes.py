@@ -44,7 +44,8 @@ class SiteBundles:
             self.cluster_files[view.name] = files.cluster_files(
                 plan, view, tuple(resources.values()), vgs, self.secrets
             )
-        self.drbd_files = {r.name: files.drbd_files(plan, r) for views in self.drbd.values() for r in views}
+        self.drbd_files = {r.name: files.drbd_files(plan, r, self.secrets)
+                           for views in self.drbd.values() for r in views}
         dialects = sorted({r.dialect for views in self.drbd.values() for r in views})
         self.drbd_common = {d: files.drbd_common_file(plan, d) for d in dialects}
 
