@@ -84,8 +84,17 @@ class SiteFiles:
         return target
 
 
+def printable(text: str) -> str:
+    """Printable ASCII as is; a backslash, control characters and anything else as escapes."""
+    return "".join(c if " " <= c <= "~" and c != "\\" else c.encode("unicode_escape").decode() for c in text)
+
+
+REQUEST_TIMEOUT = 30.0  # seconds a connection may sit idle or half-sent before it is closed
+
+
 class LabHandler(BaseHTTPRequestHandler):
     server_version = "kickbake-serve"
+    timeout = REQUEST_TIMEOUT  # StreamRequestHandler: every read and write on the socket
     files: SiteFiles
     gate: InstallGate | None
     behind_proxy: bool
@@ -178,7 +187,8 @@ class LabHandler(BaseHTTPRequestHandler):
         return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
-        self.log_stream.write(f"{self.address_string()} {format % args}\n")
+        # the request line is the client's bytes: escaped, so a request cannot forge log lines
+        self.log_stream.write(f"{self.address_string()} {printable(format % args)}\n")
         self.log_stream.flush()
 
 
@@ -189,7 +199,7 @@ class LabServer(ThreadingHTTPServer):
 
 def make_server(out_root: Path, site: str, address: str = "127.0.0.1", port: int = 8080,
                 log_stream: TextIO | None = None, site_path: str | Path | None = None,
-                behind_proxy: bool = False) -> LabServer:
+                behind_proxy: bool = False, timeout: float = REQUEST_TIMEOUT) -> LabServer:
     """A server for the site's published files; with `site_path` also its install bundles,
     node-restricted kickstarts and install reports."""
     if not (out_root / site).is_dir():
@@ -204,7 +214,7 @@ def make_server(out_root: Path, site: str, address: str = "127.0.0.1", port: int
         site_plan = open_site(site_path, out_root).plan
         gate = InstallGate(out_root, site_plan, partial(accept_report, site_path, out_root))
     handler = type("SiteHandler", (LabHandler,), {"files": SiteFiles(out_root, site), "gate": gate,
-                                                  "behind_proxy": behind_proxy,
+                                                  "behind_proxy": behind_proxy, "timeout": timeout,
                                                   "log_stream": log_stream or sys.stderr})
     return LabServer((address, port), handler)
 

@@ -178,3 +178,33 @@ def test_load_1000_requests_from_50_clients_on_kb_serve(out_root: Path, tmp_path
     assert result.failures == []
     served = (tmp_path / "serve.log").read_text().splitlines()
     assert sum(1 for line in served if '" 200 ' in line or '" 206 ' in line) == 1000
+
+
+def test_a_held_open_partial_request_is_closed_and_others_are_still_served(out_root: Path) -> None:
+    """A client that sends half a request and waits neither blocks the others nor holds its
+    connection past the server's timeout; the request line it sends lands escaped in the log."""
+    log = io.StringIO()
+    httpd = make_server(out_root, SITE, "127.0.0.1", 0, log_stream=log, timeout=2.0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    port = httpd.server_port
+    try:
+        slow = socket.create_connection(("127.0.0.1", port), timeout=10)
+        slow.sendall(b"GET /lab-el9/pxe/pxelinux.cfg/def")  # no end of line, no end of headers
+        start = time.monotonic()
+        for _ in range(5):  # served while the slow one waits
+            response, body = fetch(port, f"/{SITE}/pxe/pxelinux.cfg/default")
+            assert response.status == 200 and body
+        assert slow.recv(1024) == b""  # the server closed it (a timeout, not a reply)
+        held = time.monotonic() - start
+        slow.close()
+        assert 1.5 < held < 9, held
+        forged = socket.create_connection(("127.0.0.1", port), timeout=10)
+        forged.sendall(b"GET /x\x1b[2J\rFAKE HTTP/1.0\r\n\r\n")
+        forged.recv(1024)
+        forged.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    lines = log.getvalue().splitlines()
+    assert all("\x1b" not in line and "\r" not in line for line in lines)
+    assert any("\\x1b[2J\\rFAKE" in line for line in lines), lines
