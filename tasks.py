@@ -58,11 +58,13 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@task(help=SITE_HELP)
+@task(help={**SITE_HELP, "regenerate_secrets": "make new keys and passwords for secrets the site lost "
+                                                "(its nodes then need the new ones)"})
 @reported
-def render(c, site=None, json=False, debug=False):
+def render(c, site=None, json=False, regenerate_secrets=False, debug=False):
     """Render kickstarts (and every other output) for a site into output/<site>/, atomically."""
-    print_sites(commands.render_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="rendered")
+    print_sites(commands.render_sites(site, OUTPUT_DIR, Progress.to_stderr(), regenerate_secrets), as_json=json,
+                title="rendered")
 
 
 @task(help=SITE_HELP)

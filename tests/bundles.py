@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from kickbake import commands
+from kickbake.output import seed_generation
 
 # stand-in secrets so golden files are stable; real renders generate them with os.urandom
 TEST_SECRETS = {
@@ -18,13 +20,14 @@ TEST_SECRETS = {
 
 
 def seed_secrets(out_root: Path, site: str) -> None:
-    """A plain output/<site>/ holding secrets, as an older layout; render adopts and keeps them."""
-    secrets = out_root / site / "secrets"
-    secrets.mkdir(parents=True)
-    for name, data in TEST_SECRETS.items():
-        (secrets / name).parent.mkdir(parents=True, exist_ok=True)
-        (secrets / name).write_bytes(data)
-        (secrets / name).chmod(0o600)
+    """A first generation of output/<site>/ holding the stand-in secrets; render keeps them."""
+    with tempfile.TemporaryDirectory() as scratch:
+        secrets = Path(scratch) / "secrets"
+        for name, data in TEST_SECRETS.items():
+            (secrets / name).parent.mkdir(parents=True, exist_ok=True)
+            (secrets / name).write_bytes(data)
+        out_root.mkdir(parents=True, exist_ok=True)
+        seed_generation(out_root, site, secrets)
 
 
 def render(site_path: Path, out_root: Path, seeded: bool = True) -> Path:

@@ -42,9 +42,9 @@ def render_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, progress: Pr
 
 
 def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR,
-                 progress: Progress | None = None) -> list[SiteResult]:
+                 progress: Progress | None = None, regenerate_secrets: bool = False) -> list[SiteResult]:
     """Render one site, or every bundled site when `site` is None."""
-    return [pipeline.render(run) for run in _runs(site, out_root, progress)]
+    return [pipeline.render(run, regenerate_secrets=regenerate_secrets) for run in _runs(site, out_root, progress)]
 
 
 def validate_sites(site: str | Path | None) -> list[SiteResult]:

@@ -9,7 +9,6 @@ call (one site or every bundled one, the demo policy) are in kickbake.commands."
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from kickbake.build import BuildOptions, BuildResult, ImagePlan, build_images, p
 from kickbake.errors import BadInput, Problem
 from kickbake.lint import Finding
 from kickbake.model import NodeView, SitePlan
-from kickbake.output import Stage, staged_site_output
+from kickbake.output import Stage, current_generation, seed_generation, staged_site_output
 from kickbake.record.inputs import input_hashes, inputs_digest
 from kickbake.render.install import InstallDelivery, render_install
 from kickbake.render.kickstart import render_kickstart
@@ -27,6 +26,7 @@ from kickbake.render.netboot import netboot_states
 from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
 from kickbake.render.pxe_view import pxe_site
+from kickbake.render.secrets import SecretStore
 from kickbake.siterun import SiteRun
 from kickbake.validate.kickstart import KickstartFinding, validate_kickstart, validate_kickstarts
 from kickbake.validate.tools import FileCheck, check_site_output
@@ -136,22 +136,24 @@ def _kickstart_problem(relative: str, node: NodeView, finding: KickstartFinding)
                    f"rendered from {finding.template}: {finding.text.strip()!r}")
 
 
-def render(run: SiteRun, netboot: dict[str, str] | None = None) -> SiteResult:
+def render(run: SiteRun, netboot: dict[str, str] | None = None, regenerate_secrets: bool = False) -> SiteResult:
     """Render every output of the site into output/<site>/, atomically. `netboot` changes nodes'
-    netboot state (./kb netboot, an install report); the rest is carried over."""
+    netboot state (./kb netboot, an install report); the rest is carried over. A secret the site
+    had before and lost is an error unless `regenerate_secrets`."""
     site_plan, out_root, progress = run.plan, run.out_root, run.progress
     site = site_plan.site
     hashes = input_hashes(site_plan.inventory)
     digest = inputs_digest(hashes)
     results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
     with staged_site_output(out_root, site.site) as stage:
+        secrets = SecretStore(stage, regenerate_secrets)
         with progress.step(f"{site.site}: node bundles"):
-            for hostname, written in render_node_bundles(site_plan, stage).items():
+            for hostname, written in render_node_bundles(site_plan, stage, secrets).items():
                 count = len(written) - 1
                 results[hostname].outputs.append(f"nodes/{hostname}/ ({count} files + node.json)")
         states = netboot_states([n.hostname for n in site_plan.nodes], stage, netboot)
         with progress.step(f"{site.site}: install bundles"):
-            deliveries = render_install(site_plan, stage, digest, states)
+            deliveries = render_install(site_plan, stage, digest, states, secrets)
             for hostname, delivery in deliveries.items():
                 results[hostname].netboot = states[hostname]
                 results[hostname].notes.append(_install_note(site_plan.node(hostname), delivery))
@@ -161,6 +163,7 @@ def render(run: SiteRun, netboot: dict[str, str] | None = None) -> SiteResult:
             variants = _render_liveimg(site_plan, stage, digest, results, deliveries)
         with progress.step(f"{site.site}: pxe"):
             notes = _render_pxe(site_plan, stage, out_root, variants, states, results)
+        secrets.write_index()
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(
         site=site.site,
@@ -209,8 +212,8 @@ def plan_builds(run: SiteRun, lock_path: Path | None = None) -> list[ImagePlan]:
     bake); output/ is only read."""
     with tempfile.TemporaryDirectory(prefix="kickbake-plan-") as scratch:
         secrets = run.site_dir / "secrets"
-        if secrets.is_dir():
-            shutil.copytree(secrets, Path(scratch) / run.site / "secrets")
+        if current_generation(run.out_root, run.site) is not None and secrets.is_dir():
+            seed_generation(Path(scratch), run.site, secrets)
         render(run.elsewhere(Path(scratch)))
         return plan_images(run.plan, Path(scratch) / run.site / "nodes", run.site_dir / "images", str(run.source),
                            lock_path)

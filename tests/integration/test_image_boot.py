@@ -24,6 +24,7 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from kickbake import commands
+from kickbake.output import seed_generation
 from kickbake.progress import Progress
 from kickbake.record.lock import lock_site, package_evr
 from tests.conftest import ROOT, SITES
@@ -273,7 +274,8 @@ def test_rebuilds_redo_only_what_changed(built: Built, tmp_path: Path) -> None:
     assert "    port: 7788\n" in text
     changed.write_text(text.replace("    port: 7788\n", "    port: 7789\n"))
     out_root = tmp_path / "output"
-    shutil.copytree(built.out_root / "lab-debian" / "secrets", out_root / "lab-debian" / "secrets")
+    out_root.mkdir()
+    seed_generation(out_root, "lab-debian", built.out_root / "lab-debian" / "secrets")
     start = time.monotonic()
     [config] = commands.build_site(changed, "storage-node", ("qcow2",), "baremetal", out_root=out_root,
                                    progress=Progress.to_stderr(), lock_path=built.lock)

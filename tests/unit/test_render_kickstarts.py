@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from kickbake import commands, pipeline
 from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
+from kickbake.output import seed_generation
 from kickbake.render.kickstart import render_kickstart
 from kickbake.validate.kickstart import validate_kickstart
 from tests.bundles import seed_secrets
@@ -34,8 +34,9 @@ def test_kickstarts_match_golden_files(site: Path, out_root: Path, update_golden
 def test_rendering_twice_gives_identical_bytes(tmp_path: Path) -> None:
     for site in BUNDLED:
         first = commands.render_site(site, tmp_path / "a")
-        # the same secrets (random once per site, then kept), as an adopted older output layout
-        shutil.copytree(tmp_path / "a" / first.site / "secrets", tmp_path / "b" / first.site / "secrets")
+        # the same secrets (random once per site, then kept), seeded into a first generation
+        (tmp_path / "b").mkdir(exist_ok=True)
+        seed_generation(tmp_path / "b", first.site, tmp_path / "a" / first.site / "secrets")
         commands.render_site(site, tmp_path / "b")
         commands.render_site(site, tmp_path / "b")  # a second generation over the first
         # the boot server configs (pxe/dnsmasq.conf, nginx-site.conf) name the output root itself

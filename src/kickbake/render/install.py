@@ -121,12 +121,11 @@ def _record(site_plan: SitePlan, node: NodeView, bundle_dir: Path, digest: str) 
 
 
 def render_install(
-    site_plan: SitePlan, stage: Stage, digest: str, netboot: dict[str, str]
+    site_plan: SitePlan, stage: Stage, digest: str, netboot: dict[str, str], secrets: SecretStore
 ) -> dict[str, InstallDelivery]:
     """Write every node's install bundle (and, in state `install`, its token); node -> delivery."""
     if site_plan.site.pxe is None:
         return {}
-    secrets = SecretStore(stage)
     deliveries = {}
     for node in site_plan.nodes:
         name = node.hostname

@@ -22,9 +22,9 @@ from kickbake.render.secrets import SecretStore
 class SiteBundles:
     """The shared files of one site, each rendered once, and the per-node assembly."""
 
-    def __init__(self, plan: SitePlan, stage: Stage) -> None:
+    def __init__(self, plan: SitePlan, stage: Stage, secrets: SecretStore) -> None:
         self.plan = plan
-        self.secrets = SecretStore(stage)
+        self.secrets = secrets
         self.hosts = files.hosts_file(plan)
         # indexes by member: a site may have hundreds of clusters and resources
         self.drbd: dict[str, list[DrbdView]] = defaultdict(list)
@@ -75,9 +75,9 @@ class SiteBundles:
         return builder, tuple(node_steps)
 
 
-def render_node_bundles(plan: SitePlan, stage: Stage) -> dict[str, list[str]]:
+def render_node_bundles(plan: SitePlan, stage: Stage, secrets: SecretStore) -> dict[str, list[str]]:
     """Write every node's bundle; return the written paths per node."""
-    bundles = SiteBundles(plan, stage)
+    bundles = SiteBundles(plan, stage, secrets)
     written = {}
     for node in plan.nodes:
         builder, node_steps = bundles.build(node)

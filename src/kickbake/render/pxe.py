@@ -73,6 +73,10 @@ def _place_kernel(entry: BootEntry, stage: Stage, out_root: Path, outcome: PxeOu
     if not (kernel.is_file() and initrd.is_file()):
         outcome.node_notes.setdefault(entry.node, []).append(f"pxe: no kernel/initrd yet: {hint}")
         return
+    if kernel.is_symlink() or initrd.is_symlink():  # a link would publish whatever it points to
+        outcome.node_notes.setdefault(entry.node, []).append(
+            f"pxe: {kernel.name} or {initrd.name} is a symbolic link, not published: put the files themselves there")
+        return
     _link(kernel, stage.path(f"pxe/{entry.kernel}"))
     _link(initrd, stage.path(f"pxe/{entry.initrd}"))
     outcome.files += [f"pxe/{entry.kernel}", f"pxe/{entry.initrd}"]
