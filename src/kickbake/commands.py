@@ -31,7 +31,9 @@ def bundled_sites() -> list[Path]:
 
 
 def _runs(site: str | Path | None, out_root: Path, progress: Progress | None) -> list[SiteRun]:
-    paths = [Path(site)] if site else bundled_sites()
+    if site is not None and not str(site):
+        raise BadInput("--site is empty", hint="name an inventory file, or leave --site out for every bundled lab")
+    paths = [Path(site)] if site is not None else bundled_sites()
     return [open_site(path, out_root, progress) for path in paths]
 
 

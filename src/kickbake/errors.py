@@ -21,7 +21,8 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = f"{self.field}: {self.message}" if self.field else self.message
+        text = f"{where}: {text}" if where else text  # a problem of no file (a flag) names none
         return f"{text} (hint: {self.hint})" if self.hint else text
 
 
@@ -64,5 +65,5 @@ def relpath(path: Path) -> str:
     """A path as a person would type it: relative to the working directory when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
+    except (ValueError, RuntimeError, OSError):  # outside the cwd, a symlink loop, a vanished cwd
         return str(path)

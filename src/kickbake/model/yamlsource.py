@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from yaml.cyaml import CParser  # type: ignore[attr-defined]
 
+from kickbake.bounded import INVENTORY_LIMIT, read_text_bounded
 from kickbake.errors import BadInput, Problem, relpath
 from kickbake.model.types import non_printing
 
@@ -131,15 +132,47 @@ def dotted(loc: Loc) -> str:
     return out
 
 
+MAX_ALIASES = 16  # anchors for a few repeated blocks are fine; thousands are a billion-laughs bomb
+
+
+def _refuse_constructs(text: str, name: str) -> None:
+    """No explicit tags (the model means plain YAML only), no list or map as a key, few aliases,
+    before constructing."""
+    aliases = 0
+    open_nodes: list[list[bool]] = []  # per open collection: [is a mapping, expecting a key]
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark else 0
+            if isinstance(event, yaml.CollectionStartEvent) and open_nodes and all(open_nodes[-1]):
+                raise BadInput(Problem(name, line, "", "a list or mapping used as a key",
+                                       "keys are plain names: write `name: value`"))
+            if isinstance(event, (yaml.ScalarEvent, yaml.AliasEvent, yaml.CollectionEndEvent)):
+                if isinstance(event, yaml.CollectionEndEvent):
+                    open_nodes.pop()
+                if open_nodes and open_nodes[-1][0]:
+                    open_nodes[-1][1] = not open_nodes[-1][1]  # a key was read: a value comes, and back
+            elif isinstance(event, yaml.CollectionStartEvent):
+                open_nodes.append([isinstance(event, yaml.MappingStartEvent), True])
+            tag = getattr(event, "tag", None)  # None unless the text names one: !!python/..., !foo
+            if tag is not None:
+                raise BadInput(Problem(name, line, "", f"YAML tag {tag} is not allowed",
+                                       "remove the tag: write plain values"))
+            if isinstance(event, yaml.AliasEvent):
+                aliases += 1
+                if aliases > MAX_ALIASES:
+                    raise BadInput(Problem(name, line, "", f"more than {MAX_ALIASES} YAML aliases",
+                                           "write the values out"))
+    except yaml.MarkedYAMLError:
+        return  # the loader below reports syntax errors with their line
+
+
 def load_yaml(path: Path) -> YamlSource:
     """Parse one YAML file; a syntax error becomes a BadInput with its line."""
     if non_printing(relpath(path)) is not None:  # the name goes into every generated file's header
         raise BadInput(Problem(repr(relpath(path)), 0, "", "the file name has a control character",
                                "rename the file: its name is copied into the header of every generated file"))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise BadInput(Problem(relpath(path), 0, "", "no such file", "check the path")) from exc
+    text = read_text_bounded(path, INVENTORY_LIMIT, relpath(path))
+    _refuse_constructs(text, relpath(path))
     loader = _Loader(text)
     try:
         data = loader.get_single_data()

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from kickbake.bounded import read_text_bounded
 from kickbake.elements import builder_packages
 from kickbake.errors import BadInput, KickbakeError
 from kickbake.hashing import sha256_file
@@ -177,7 +178,7 @@ def lock_text(lock: dict[str, Any]) -> str:
 
 def load_lock(path: Path) -> dict[str, Any]:
     try:
-        lock: dict[str, Any] = json.loads(path.read_text())
+        lock: dict[str, Any] = json.loads(read_text_bounded(path))
     except (OSError, ValueError) as exc:
         raise KickbakeError(f"{path}: cannot read the lock: {exc}", hint="run ./kb lock --site S") from exc
     if lock.get("format") != FORMAT:

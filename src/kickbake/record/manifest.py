@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kickbake import __version__
+from kickbake.bounded import read_text_bounded
 from kickbake.errors import KickbakeError
 from kickbake.hashing import sha256_file
 from kickbake.paths import PROJECT_ROOT
@@ -129,7 +130,7 @@ def manifest_json(manifest: dict[str, Any]) -> str:
 
 def load_manifest(path: Path) -> dict[str, Any]:
     try:
-        data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        data: dict[str, Any] = json.loads(read_text_bounded(path))
     except (OSError, ValueError) as exc:
         raise KickbakeError(f"{path}: not a readable manifest: {exc}") from exc
     if data.get("format") != FORMAT:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from kickbake.bounded import read_text_bounded
 from kickbake.errors import BadInput
 from kickbake.record.packages import PackageRecord, sorted_records
 from kickbake.run import run
@@ -73,4 +74,4 @@ def read_rpmdb(root: Path, dbpath: str | None = None) -> list[PackageRecord]:
 
 def read_installed_tsv(path: Path) -> list[PackageRecord]:
     """The /var/lib/kickbake/installed-packages.tsv a kickstart-installed node wrote."""
-    return parse_rpm_table(path.read_text(encoding="utf-8", errors="replace"), str(path))
+    return parse_rpm_table(read_text_bounded(path), str(path))
