@@ -125,5 +125,15 @@ def nova_same_release(plan: SitePlan) -> RuleResult:
             ), "give all Nova nodes one release"
 
 
+@rule("NOVA010", Severity.ERROR, "every Nova node has a static address for my_ip")
+def nova_nodes_have_an_address(plan: SitePlan) -> RuleResult:
+    for view in plan.nodes:
+        if view.openstack is not None and not any(i.address for i in view.interfaces):
+            yield (*_node_index(plan, view.hostname), "interfaces"), (
+                f"{view.hostname} is an OpenStack {view.openstack.value} without a static address: Nova's "
+                "my_ip (and the controller's service endpoints) would have none"
+            ), "give its management interface an address (dnsmasq reserves it for its MAC)"
+
+
 def _node_index(plan: SitePlan, hostname: str) -> tuple[str, int]:
     return ("nodes", next(i for i, n in enumerate(plan.site.nodes) if n.hostname == hostname))

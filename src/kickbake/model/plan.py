@@ -56,6 +56,17 @@ class NodeView:
         return self.node.hostname
 
     @property
+    def sshkey_commands(self) -> tuple[str, ...]:
+        """Keys for kickstart `sshkey` lines: anaconda takes one per user (pykickstart warns on a
+        second root key), so with several keys they all go to authorized_keys in %post."""
+        ks = self.release.kickstart
+        return self.ssh_keys if ks is not None and ks.sshkey_command and len(self.ssh_keys) == 1 else ()
+
+    @property
+    def post_authorized_keys(self) -> tuple[str, ...]:
+        return () if self.sshkey_commands else self.ssh_keys
+
+    @property
     def install_packages(self) -> tuple[str, ...]:
         """What a kickstart installs: the node's packages and what its first-boot agent runs on."""
         return tuple(sorted({*self.packages, *self.release.firstboot.packages}))
@@ -187,7 +198,7 @@ class SitePlan:
             keep_disks=keep,
             firewall_ports=self._firewall_ports(node),
             root_password_hash=node.root_password_hash or site.root_password_hash,
-            ssh_keys=tuple(site.ssh_keys) + tuple(node.ssh_keys),
+            ssh_keys=tuple(dict.fromkeys((*site.ssh_keys, *node.ssh_keys))),  # once each, in order
             openstack=self.openstack_role(node),
             missing_features=missing,
         )

@@ -129,6 +129,7 @@ def _releases(inv: Inventory):
 
 def _repos(inv: Inventory):
     site = inv.site
+    yield from _duplicates(((("repos", i), name) for i, name in enumerate(site.repos)), "repo")
     for i, name in enumerate(site.repos):
         repo = inv.repos.get(name)
         if repo is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from ipaddress import IPv4Address
 
+from kickbake.errors import BadInput
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import OpenStack
 from kickbake.model.types import NetworkPurpose, OpenStackRole
@@ -31,6 +32,9 @@ class NovaView:
 def management_address(node: NodeView) -> IPv4Address:
     statics = [i for i in node.interfaces if i.address]
     managed = [i for i in statics if i.purpose == NetworkPurpose.MANAGEMENT.value]
+    if not statics:  # NOVA010 reports it first; a renderer called without the lint still says why
+        raise BadInput(f"{node.hostname}: an OpenStack node needs a static address (Nova's my_ip)",
+                       hint="give its management interface an address: (./kb validate reports it as NOVA010)")
     chosen = (managed or statics)[0].address
     assert chosen is not None
     return chosen
