@@ -25,6 +25,7 @@ from kickbake import __version__
 from kickbake.build.spec import LAYER_ELEMENT, BuildSpec
 from kickbake.firstboot.agent import bundle_hash
 from kickbake.firstboot.installed import module_paths
+from kickbake.hashing import sha256_file
 from kickbake.model import SitePlan
 from kickbake.paths import ELEMENTS_DIR
 
@@ -132,12 +133,8 @@ def changed_inputs(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 def file_fingerprint(path: Path) -> dict[str, Any]:
     """What a finished build's file looked like: sha256 plus the stat that lets a later check skip
     re-hashing gigabytes when nothing touched the file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
     stat = path.stat()
-    return {"sha256": digest.hexdigest(), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+    return {"sha256": sha256_file(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
 
 
 def unverified(images_dir: Path, record: dict[str, Any]) -> str | None:
