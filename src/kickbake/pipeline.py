@@ -9,7 +9,6 @@ call (one site or every bundled one, the demo policy) are in kickbake.commands."
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +26,7 @@ from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
 from kickbake.render.pxe_view import pxe_site
 from kickbake.render.secrets import SecretStore
+from kickbake.scratch import scratch_dir
 from kickbake.siterun import SiteRun
 from kickbake.validate.kickstart import KickstartFinding, validate_kickstart, validate_kickstarts
 from kickbake.validate.tools import FileCheck, check_site_output
@@ -178,8 +178,8 @@ def render(run: SiteRun, netboot: dict[str, str] | None = None, regenerate_secre
 
 def validate(run: SiteRun) -> SiteResult:
     """Everything render does, in a scratch directory that is thrown away: nothing is written."""
-    with tempfile.TemporaryDirectory(prefix="kickbake-validate-") as scratch:
-        result = render(run.elsewhere(Path(scratch)))
+    with scratch_dir("validate") as scratch:
+        result = render(run.elsewhere(scratch))
     result.output = ""
     return result
 
@@ -187,8 +187,8 @@ def validate(run: SiteRun) -> SiteResult:
 def real_tool_checks(run: SiteRun) -> list[FileCheck]:
     """Render into a scratch directory (output/ is not touched) and check every rendered file with
     the real tool that reads it; one FileCheck per file and node."""
-    with tempfile.TemporaryDirectory(prefix="kickbake-validate-") as scratch:
-        result = render(run.elsewhere(Path(scratch)))
+    with scratch_dir("validate") as scratch:
+        result = render(run.elsewhere(scratch))
         with run.progress.step(f"{result.site}: real tools"):
             return check_site_output(run.plan, Path(result.output))
 
@@ -210,10 +210,10 @@ def plan_builds(run: SiteRun, lock_path: Path | None = None) -> list[ImagePlan]:
     """`./kb plan`: each image's id, layer and whether it is built, or why it is stale. The site is
     rendered into a scratch directory with its own secrets (so the bundles are what a build would
     bake); output/ is only read."""
-    with tempfile.TemporaryDirectory(prefix="kickbake-plan-") as scratch:
+    with scratch_dir("plan") as scratch:
         secrets = run.site_dir / "secrets"
         if current_generation(run.out_root, run.site) is not None and secrets.is_dir():
-            seed_generation(Path(scratch), run.site, secrets)
-        render(run.elsewhere(Path(scratch)))
-        return plan_images(run.plan, Path(scratch) / run.site / "nodes", run.site_dir / "images", str(run.source),
+            seed_generation(scratch, run.site, secrets)
+        render(run.elsewhere(scratch))
+        return plan_images(run.plan, scratch / run.site / "nodes", run.site_dir / "images", str(run.source),
                            lock_path)

@@ -126,3 +126,34 @@ def test_a_symlinked_kernel_is_not_published(tmp_path: Path) -> None:
     assert not (out_root / "lab-el9" / "pxe" / "images" / "el9" / "vmlinuz").exists()
     notes = " ".join(n for node in result.nodes for n in node.notes)
     assert "is a symbolic link, not published" in notes
+
+
+def test_a_killed_validate_leaves_nothing_the_next_run_keeps(tmp_path: Path) -> None:
+    """A scratch render killed with -9 cannot clean up; the next validate removes it (its process
+    is gone) and keeps a live process's own."""
+    import signal
+    import sys
+    import tempfile
+    import time
+
+    from tests.conftest import ROOT
+
+    env = {**os.environ, "KICKBAKE_OUTPUT": str(tmp_path / "out"), "KICKBAKE_ROOT": str(ROOT)}
+    argv = [sys.executable, "-c", "from kickbake.cli import main; main()", "validate"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    temp = Path(tempfile.gettempdir())
+    deadline = time.monotonic() + 30
+    while not list(temp.glob(f"kickbake-validate-{proc.pid}-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    left = list(temp.glob(f"kickbake-validate-{proc.pid}-*"))
+    assert left, "the validate did not get as far as its scratch directory"
+    mine = temp / f"kickbake-validate-{os.getpid()}-alive"
+    mine.mkdir()
+    try:
+        subprocess.run([*argv, "--site", str(EL9)], env=env, check=True, capture_output=True)
+        assert not any(p.exists() for p in left) and mine.is_dir()
+    finally:
+        mine.rmdir()
+    assert not (tmp_path / "out").exists()
