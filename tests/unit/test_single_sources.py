@@ -95,8 +95,7 @@ def file_hashing_functions() -> list[str]:
 
 def test_files_are_hashed_in_one_place() -> None:
     assert file_hashing_functions() == [
-        "build/identity.py:_tree_sha256",  # not mine to change here: should call hashing.file_digest
-        "build/identity.py:file_fingerprint",  # likewise
+        "build/identity.py:_tree_sha256",  # hashes symlink targets too (element trees)
         "firstboot/agent.py:bundle_hash",  # runs on the node, where kickbake is not installed
         "hashing.py:file_digest",
     ]
