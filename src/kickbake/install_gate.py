@@ -33,10 +33,6 @@ class Verdict:
     status: HTTPStatus
     message: str
 
-    @property
-    def ok(self) -> bool:
-        return self.status < 400
-
 
 class RecordExists(KickbakeError):
     """The node is recorded already: a second report must not overwrite it silently."""
