@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kickbake.build import BuildOptions, BuildResult, ImagePlan, build_images, plan_images
 from kickbake.errors import BadInput, Problem
 from kickbake.lint import Finding
 from kickbake.model import NodeView, SitePlan
@@ -30,6 +30,9 @@ from kickbake.scratch import scratch_dir
 from kickbake.siterun import SiteRun
 from kickbake.validate.kickstart import KickstartFinding, validate_kickstart, validate_kickstarts
 from kickbake.validate.tools import FileCheck, check_site_output
+
+if TYPE_CHECKING:  # the build stage (diskimage-builder driver, records) loads when a command builds
+    from kickbake.build import BuildOptions, BuildResult, ImagePlan
 
 
 @dataclass
@@ -203,6 +206,8 @@ def build(run: SiteRun, options: BuildOptions) -> list[BuildResult]:
 
 def build_rendered(run: SiteRun, options: BuildOptions) -> list[BuildResult]:
     """Build from the site's current output (rendered earlier by the same command)."""
+    from kickbake.build import build_images
+
     return build_images(run.plan, run.out_root, options, run.progress)
 
 
@@ -210,6 +215,8 @@ def plan_builds(run: SiteRun, lock_path: Path | None = None) -> list[ImagePlan]:
     """`./kb plan`: each image's id, layer and whether it is built, or why it is stale. The site is
     rendered into a scratch directory with its own secrets (so the bundles are what a build would
     bake); output/ is only read."""
+    from kickbake.build import plan_images
+
     with scratch_dir("plan") as scratch:
         secrets = run.site_dir / "secrets"
         if current_generation(run.out_root, run.site) is not None and secrets.is_dir():
