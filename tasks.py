@@ -12,31 +12,19 @@ from typing import Any
 
 from invoke import Exit, task
 
-from kickbake import commands, devtools, docs, installs
-from kickbake import pkgmaps as element_pkgmaps
-from kickbake import serve as lab_server
-from kickbake.build import layers
 from kickbake.errors import KickbakeError
-from kickbake.lint import reference
 from kickbake.paths import OUTPUT_DIR
-from kickbake.progress import Progress
-from kickbake.record import diff as record_diff
-from kickbake.record import lock as record_lock
-from kickbake.record import site as record_site
-from kickbake.report import (
-    print_builds,
-    print_cache,
-    print_diff,
-    print_error,
-    print_json,
-    print_licenses,
-    print_lock,
-    print_netboot,
-    print_plan,
-    print_record,
-    print_sites,
-    print_tool_checks,
-)
+
+# Each task imports the library it calls in its body, so `./kb --list`, `--help` and every task
+# start without loading what other tasks need (the SBOM libraries, pykickstart, the model):
+# tests/unit/test_cli_start.py keeps it so.
+
+
+def _progress() -> Any:
+    from kickbake.progress import Progress
+
+    return Progress.to_stderr()
+
 
 SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
              "debug": "show a traceback on errors"}
@@ -52,6 +40,8 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
         except KickbakeError as error:
             if debug:
                 raise
+            from kickbake.report import print_error
+
             print_error(error)
             raise Exit(code=error.exit_code) from None
 
@@ -63,7 +53,10 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
 @reported
 def render(c, site=None, json=False, regenerate_secrets=False, debug=False):
     """Render kickstarts (and every other output) for a site into output/<site>/, atomically."""
-    print_sites(commands.render_sites(site, OUTPUT_DIR, Progress.to_stderr(), regenerate_secrets), as_json=json,
+    from kickbake import commands
+    from kickbake.report import print_sites
+
+    print_sites(commands.render_sites(site, OUTPUT_DIR, _progress(), regenerate_secrets), as_json=json,
                 title="rendered")
 
 
@@ -71,7 +64,10 @@ def render(c, site=None, json=False, regenerate_secrets=False, debug=False):
 @reported
 def pxe(c, site=None, json=False, debug=False):
     """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
-    print_sites(commands.pxe_sites(site, OUTPUT_DIR, Progress.to_stderr()), as_json=json, title="pxe")
+    from kickbake import commands
+    from kickbake.report import print_sites
+
+    print_sites(commands.pxe_sites(site, OUTPUT_DIR, _progress()), as_json=json, title="pxe")
 
 
 REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
@@ -81,8 +77,11 @@ REAL_TOOLS_HELP = "render to a temporary directory and check every file with its
 @reported
 def validate(c, site=None, json=False, real_tools=False, debug=False):
     """Load, lint and validate a site without writing anything (--real-tools: check each file)."""
+    from kickbake import commands
+    from kickbake.report import print_sites, print_tool_checks
+
     if real_tools:
-        checks = commands.validate_real_tools(site, Progress.to_stderr())
+        checks = commands.validate_real_tools(site, _progress())
         if print_tool_checks(checks, as_json=json):
             raise Exit(code=1)
         return
@@ -94,7 +93,10 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
 @reported
 def demo(c, json=False, build=True, debug=False):
     """The main job: render + validate every bundled site, then build the lab-debian image when the tools are here."""
-    result = commands.demo(OUTPUT_DIR, build, Progress.to_stderr())
+    from kickbake import commands
+    from kickbake.report import print_builds, print_json, print_sites
+
+    result = commands.demo(OUTPUT_DIR, build, _progress())
     if json:
         print_json({"sites": [s.as_dict() for s in result.sites], "builds": [b.__dict__ for b in result.builds],
                     "build_note": result.build_note})
@@ -113,8 +115,11 @@ def demo(c, json=False, build=True, debug=False):
 def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=False, force=False, json=False,
           debug=False):
     """Bake a site's node images with diskimage-builder into output/<site>/images/ (skips up-to-date ones)."""
+    from kickbake import commands
+    from kickbake.report import print_builds
+
     types = tuple(t for t in type.split(",") if t)
-    print_builds(commands.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, Progress.to_stderr(),
+    print_builds(commands.build_site(site, image, types, layout, dry_run, OUTPUT_DIR, _progress(),
                                      from_mirror=from_mirror, force=force), json)
 
 
@@ -122,6 +127,9 @@ def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=Fa
 @reported
 def plan(c, site, json=False, debug=False):
     """Per image: its id, package layer, built or stale and why, and the command that builds it."""
+    from kickbake import commands
+    from kickbake.report import print_plan
+
     print_plan(commands.plan_site(site, OUTPUT_DIR), as_json=json)
 
 
@@ -131,6 +139,9 @@ def plan(c, site, json=False, debug=False):
 @reported
 def cache(c, prune=False, max_gib="", json=False, debug=False):
     """List the package-layer cache (shared by every site on this host), or prune it."""
+    from kickbake.build import layers
+    from kickbake.report import print_cache
+
     print_cache(layers.cache_report(prune, float(max_gib) if max_gib else None), as_json=json)
 
 
@@ -140,6 +151,8 @@ def cache(c, prune=False, max_gib="", json=False, debug=False):
 @reported
 def serve(c, site, address="127.0.0.1", port=8080, behind_proxy=False, debug=False):
     """Lab HTTP server for a site's kickstarts, images, repo mirror, PXE tree, install bundles and reports."""
+    from kickbake import serve as lab_server
+
     lab_server.serve(site, OUTPUT_DIR, address, int(port), behind_proxy=behind_proxy)
 
 
@@ -152,12 +165,17 @@ def netboot(c, site, node="", install=False, local=False, json=False, debug=Fals
     if install and local:
         raise Exit("kickbake: say --install or --local, not both", code=2)
     state = "install" if install else "local" if local else ""
+    from kickbake import installs
+    from kickbake.report import print_netboot
+
     print_netboot(installs.netboot(site, node, state, OUTPUT_DIR), as_json=json)
 
 
 @task(help={"k": "only tests matching this pytest expression", "fast": "skip slow build/boot tests"})
 def test(c, k="", fast=False):
     """Install the Debian tools the tests need (as root), then run ruff, mypy and the whole test suite."""
+    from kickbake import devtools
+
     raise Exit(code=devtools.run_tests(select=k, fast=fast))
 
 
@@ -165,6 +183,8 @@ def test(c, k="", fast=False):
 @reported
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
+    from kickbake import docs
+
     docs.write_inventory_docs(check=check)
 
 
@@ -172,6 +192,8 @@ def schema(c, check=False, debug=False):
 @reported
 def pkgmaps(c, check=False, debug=False):
     """Generate the elements' pkg-map files from the release data (src/kickbake/releases/*.yml)."""
+    from kickbake import pkgmaps as element_pkgmaps
+
     for path in element_pkgmaps.write_pkg_maps(check=check):
         print(f"wrote {path}")
 
@@ -180,6 +202,9 @@ def pkgmaps(c, check=False, debug=False):
 @reported
 def lock(c, site, update=False, json=False, debug=False):
     """Resolve each image's packages with libsolv against its repos; write repos/<site>.lock."""
+    from kickbake.record import lock as record_lock
+    from kickbake.report import print_lock
+
     print_lock(record_lock.lock_site(site, update=update), as_json=json)
 
 
@@ -188,6 +213,9 @@ def lock(c, site, update=False, json=False, debug=False):
 @reported
 def diff(c, a, b, json=False, debug=False):
     """What changed between two builds: packages, licenses, elements, inputs."""
+    from kickbake.record import diff as record_diff
+    from kickbake.report import print_diff
+
     print_diff(record_diff.diff_manifests(a, b), as_json=json)
 
 
@@ -195,6 +223,9 @@ def diff(c, a, b, json=False, debug=False):
 @reported
 def licenses(c, site, json=False, debug=False):
     """Per image license summary; exit 2 naming each package the site's licenses.deny forbids."""
+    from kickbake.record import site as record_site
+    from kickbake.report import print_licenses
+
     print_licenses(record_site.site_licenses(site, OUTPUT_DIR), as_json=json)
 
 
@@ -202,7 +233,10 @@ def licenses(c, site, json=False, debug=False):
 @reported
 def mirror(c, site, json=False, debug=False):
     """Snapshot exactly the locked packages into output/<site>/repos/ (rebuild offline: build --from-mirror)."""
-    print_record(record_site.mirror_site(site, OUTPUT_DIR, progress=Progress.to_stderr()), as_json=json)
+    from kickbake.record import site as record_site
+    from kickbake.report import print_record
+
+    print_record(record_site.mirror_site(site, OUTPUT_DIR, progress=_progress()), as_json=json)
 
 
 @task(help={"site": "inventory file", "image": "image name (with --root and --image-file)",
@@ -211,6 +245,9 @@ def mirror(c, site, json=False, debug=False):
 @reported
 def record(c, site, image="", root="", image_file="", node="", tsv="", json=False, debug=False):
     """Write <name>.manifest.json, .spdx.json and .cdx.json for a built image or a kickstart-installed node."""
+    from kickbake.record import site as record_site
+    from kickbake.report import print_record
+
     if node:
         print_record(record_site.record_site_node(site, node, Path(tsv), OUTPUT_DIR), as_json=json)
     else:
@@ -222,4 +259,6 @@ def record(c, site, image="", root="", image_file="", node="", tsv="", json=Fals
 @reported
 def rules(c, json=False, doc=False, check=False, debug=False):
     """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""
+    from kickbake.lint import reference
+
     reference.rules_command(as_json=json, doc=doc, check=check)

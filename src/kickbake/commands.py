@@ -9,17 +9,18 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kickbake import pipeline
-from kickbake.build import BuildOptions, BuildResult, ImagePlan, dib_path
-from kickbake.devtools import DEMO_TOOLS, install_system_tools
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
 from kickbake.pipeline import SiteResult
 from kickbake.progress import Progress
-from kickbake.record.lock import lock_site
 from kickbake.siterun import SiteRun, open_site
 from kickbake.validate.tools import FileCheck
+
+if TYPE_CHECKING:  # the build stage loads when a command builds (fast start: bench/cli_start.py)
+    from kickbake.build import BuildResult, ImagePlan
 
 DEMO_BUILD_SITE = "lab-debian"
 DEMO_BUILD_IMAGE = "storage-node"
@@ -76,6 +77,8 @@ def build_site(site_path: str | Path, image: str | None = None, types: tuple[str
     """Render the site, then build its images, installing exactly the pins of repos/<site>.lock
     (or lock_path) when there is one; with from_mirror, from ./kb mirror's snapshot of that lock
     and nothing else (an offline rebuild); with dry_run only the exact commands."""
+    from kickbake.build import BuildOptions
+
     options = BuildOptions(image, types, layout, dry_run, lock_path, from_mirror, force)
     return pipeline.build(open_site(site_path, out_root, progress), options)
 
@@ -85,6 +88,8 @@ def plan_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, lock_path: Pat
 
 
 def missing_build_tools() -> list[str]:
+    from kickbake.build import dib_path
+
     missing = [tool for tool in BUILD_HOST_TOOLS if shutil.which(tool, path=dib_path()) is None]
     if shutil.which("disk-image-create", path=dib_path()) is None:
         missing.insert(0, "disk-image-create")
@@ -97,6 +102,10 @@ def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None,
                run: SiteRun | None = None) -> tuple[list[BuildResult], str]:
     """./kb demo's build step: install what the build needs (as root, from Debian), then bake the
     lab-debian storage-node image; a host that cannot is an error saying what to install."""
+    from kickbake.build import BuildOptions
+    from kickbake.devtools import DEMO_TOOLS, install_system_tools
+    from kickbake.record.lock import lock_site
+
     still = install_system_tools(DEMO_TOOLS, "kb demo")
     missing = missing_build_tools()
     if missing or still:

@@ -6,18 +6,21 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kickbake.build import BuildResult, ImagePlan
 from kickbake.errors import KickbakeError
-from kickbake.lint import Finding
-from kickbake.pipeline import SiteResult
-from kickbake.record.diff import ManifestDiff
-from kickbake.record.lock import LockResult
-from kickbake.validate.tools import FileCheck
+
+if TYPE_CHECKING:  # what is shown is typed; showing it loads none of the stages
+    from kickbake.build import BuildResult, ImagePlan
+    from kickbake.lint import Finding
+    from kickbake.pipeline import SiteResult
+    from kickbake.record.diff import ManifestDiff
+    from kickbake.record.lock import LockResult
+    from kickbake.validate.tools import FileCheck
 
 
 def print_json(payload: object) -> None:

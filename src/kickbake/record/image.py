@@ -14,7 +14,6 @@ from pathlib import Path, PurePosixPath
 from kickbake.errors import BadInput
 from kickbake.model.plan import SitePlan
 from kickbake.paths import ELEMENTS_DIR
-from kickbake.record.cyclonedx import cyclonedx_json
 from kickbake.record.dpkg import STATUS, read_dpkg
 from kickbake.record.inputs import input_hashes
 from kickbake.record.licenses import enforce
@@ -28,7 +27,6 @@ from kickbake.record.manifest import (
 )
 from kickbake.record.packages import PackageRecord
 from kickbake.record.rpmdb import DBPATHS, read_installed_tsv, read_rpmdb
-from kickbake.record.spdx import spdx_json
 
 # what to pull out of a tar image: the package databases and the copyright files
 _TAR_WANTED = (str(STATUS), "usr/share/doc/", *DBPATHS)
@@ -125,6 +123,9 @@ def write_records(records: list[PackageRecord], context: RecordContext, image_fi
                   out_dir: Path, also: tuple[Path, ...] = ()) -> RecordPaths:
     """Write the three files atomically (temporary names, then renames). `also`: the same
     image in other formats (qcow2 + tar from one build), hashed into the manifest too."""
+    from kickbake.record.cyclonedx import cyclonedx_json  # the SBOM libraries load when a record is written
+    from kickbake.record.spdx import spdx_json
+
     with _collector_paused():
         manifest = build_manifest(records, context, image_file, also)
         texts = {

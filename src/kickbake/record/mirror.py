@@ -11,21 +11,25 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlparse
-
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
 from kickbake.errors import KickbakeError
 from kickbake.hashing import file_digest
 from kickbake.run import run
+
+if TYPE_CHECKING:
+    import requests
 
 CHUNK = 1 << 16
 
 
 def http_session(retries: int = 4, backoff: float = 0.2) -> requests.Session:
     """A session that retries connection errors and 429/5xx answers with backoff."""
+    import requests  # loaded by the commands that download, not by every start
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
     retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=(429, 500, 502, 503, 504),
                   allowed_methods=("GET", "HEAD"))
     session = requests.Session()
@@ -74,6 +78,8 @@ def fetch(url: str, dest: Path, checksum: str | None = None, session: requests.S
     if parsed.scheme == "file":
         shutil.copyfile(unquote(parsed.path), part)
     else:
+        import requests
+
         session = session or http_session()
         for attempt in (1, 2):  # a corrupt resume is retried once from scratch
             try:
