@@ -10,8 +10,9 @@ from functools import wraps
 from pathlib import Path
 from typing import Any
 
-from invoke import Exit, task
+from invoke import Exit
 
+from kickbake.cli import task
 from kickbake.errors import KickbakeError
 from kickbake.paths import OUTPUT_DIR
 
@@ -26,8 +27,10 @@ def _progress() -> Any:
     return Progress.to_stderr()
 
 
-SITE_HELP = {"site": "inventory file (default: every bundled site)", "json": "machine-readable output",
-             "debug": "show a traceback on errors"}
+COMMON_HELP = {"json": "machine-readable output on stdout (errors too)", "debug": "show a traceback on errors"}
+# tasks that take one site or every bundled lab, and tasks that need the one site
+SITE_HELP = {"site": "inventory file (default: every bundled site)", **COMMON_HELP}
+ONE_SITE_HELP = {"site": "inventory file, e.g. sites/lab-el9.yml (required)", **COMMON_HELP}
 
 
 def reported(body: Callable[..., Any]) -> Callable[..., Any]:
@@ -42,7 +45,7 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             from kickbake.report import print_error
 
-            print_error(error)
+            print_error(error, as_json=bool(kwargs.get("json")))
             raise Exit(code=error.exit_code) from None
 
     return wrapper
@@ -88,8 +91,7 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
     print_sites(commands.validate_sites(site), as_json=json, title="validated")
 
 
-@task(help={"json": "machine-readable output", "build": "also bake the lab-debian image (default; --no-build skips)",
-            "debug": "show a traceback on errors"})
+@task(help={**COMMON_HELP, "build": "also bake the lab-debian image (default; --no-build skips)"})
 @reported
 def demo(c, json=False, build=True, debug=False):
     """The main job: render + validate every bundled site, then build the lab-debian image when the tools are here."""
@@ -106,7 +108,7 @@ def demo(c, json=False, build=True, debug=False):
     print(result.build_note, file=sys.stderr)
 
 
-@task(help={**SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
+@task(help={**ONE_SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
             "dry_run": "print the exact disk-image-create command and environment, build nothing",
             "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)",
             "from_mirror": "build from ./kb mirror's snapshot of the lock only (offline rebuild, Debian images)",
@@ -123,7 +125,7 @@ def build(c, site, image=None, type="", dry_run=False, layout="", from_mirror=Fa
                                      from_mirror=from_mirror, force=force), json)
 
 
-@task(help={"site": "inventory file", **SITE_HELP})
+@task(help=ONE_SITE_HELP)
 @reported
 def plan(c, site, json=False, debug=False):
     """Per image: its id, package layer, built or stale and why, and the command that builds it."""
@@ -135,7 +137,7 @@ def plan(c, site, json=False, debug=False):
 
 @task(help={"prune": "evict least recently used layers until the cache fits its bound",
             "max_gib": "the bound for --prune (default KICKBAKE_LAYER_CACHE_GIB or 20)",
-            "json": "machine-readable output", "debug": "show a traceback on errors"})
+            **COMMON_HELP})
 @reported
 def cache(c, prune=False, max_gib="", json=False, debug=False):
     """List the package-layer cache (shared by every site on this host), or prune it."""
@@ -145,9 +147,9 @@ def cache(c, prune=False, max_gib="", json=False, debug=False):
     print_cache(layers.cache_report(prune, float(max_gib) if max_gib else None), as_json=json)
 
 
-@task(help={"site": "inventory file", "address": "address to listen on", "port": "TCP port",
+@task(help={"site": ONE_SITE_HELP["site"], "address": "address to listen on", "port": "TCP port",
             "behind_proxy": "trust X-Real-IP from loopback (nginx proxies install bundles and reports here)",
-            "debug": "show a traceback on errors"})
+            "debug": COMMON_HELP["debug"]})
 @reported
 def serve(c, site, address="127.0.0.1", port=8080, behind_proxy=False, debug=False):
     """Lab HTTP server for a site's kickstarts, images, repo mirror, PXE tree, install bundles and reports."""
@@ -156,14 +158,14 @@ def serve(c, site, address="127.0.0.1", port=8080, behind_proxy=False, debug=Fal
     lab_server.serve(site, OUTPUT_DIR, address, int(port), behind_proxy=behind_proxy)
 
 
-@task(help={"site": "inventory file", "node": "one node (default: show all)",
+@task(help={**ONE_SITE_HELP, "node": "one node (default: show all)",
             "install": "set the node to install: its PXE entries install it again (fresh token)",
-            "local": "set the node to boot from its disk", **SITE_HELP})
+            "local": "set the node to boot from its disk"})
 @reported
 def netboot(c, site, node="", install=False, local=False, json=False, debug=False):
     """Show or set whether a node's PXE entry installs it or boots its local disk."""
     if install and local:
-        raise Exit("kickbake: say --install or --local, not both", code=2)
+        raise Exit("kickbake: netboot: say --install or --local, not both", code=2)
     state = "install" if install else "local" if local else ""
     from kickbake import installs
     from kickbake.report import print_netboot
@@ -179,7 +181,8 @@ def test(c, k="", fast=False):
     raise Exit(code=devtools.run_tests(select=k, fast=fast))
 
 
-@task(help={"check": "fail if the generated files are out of date instead of writing them"})
+@task(help={"check": "fail if the generated files are out of date instead of writing them",
+            "debug": COMMON_HELP["debug"]})
 @reported
 def schema(c, check=False, debug=False):
     """Generate docs/inventory.md and docs/inventory.schema.json from the model."""
@@ -188,7 +191,8 @@ def schema(c, check=False, debug=False):
     docs.write_inventory_docs(check=check)
 
 
-@task(help={"check": "fail if an element's pkg-map is out of date instead of writing it"})
+@task(help={"check": "fail if an element's pkg-map is out of date instead of writing it",
+            "debug": COMMON_HELP["debug"]})
 @reported
 def pkgmaps(c, check=False, debug=False):
     """Generate the elements' pkg-map files from the release data (src/kickbake/releases/*.yml)."""
@@ -198,7 +202,7 @@ def pkgmaps(c, check=False, debug=False):
         print(f"wrote {path}")
 
 
-@task(help={"site": "inventory file", "update": "re-resolve every image and print what changed", **SITE_HELP})
+@task(help={**ONE_SITE_HELP, "update": "re-resolve every image and print what changed"})
 @reported
 def lock(c, site, update=False, json=False, debug=False):
     """Resolve each image's packages with libsolv against its repos; write repos/<site>.lock."""
@@ -208,8 +212,8 @@ def lock(c, site, update=False, json=False, debug=False):
     print_lock(record_lock.lock_site(site, update=update), as_json=json)
 
 
-@task(help={"a": "manifest file or image id", "b": "manifest file or image id",
-            "json": "machine-readable output", "debug": "show a traceback on errors"})
+@task(help={"a": "manifest file or image id (the older)", "b": "manifest file or image id (the newer)",
+            **COMMON_HELP})
 @reported
 def diff(c, a, b, json=False, debug=False):
     """What changed between two builds: packages, licenses, elements, inputs."""
@@ -219,7 +223,7 @@ def diff(c, a, b, json=False, debug=False):
     print_diff(record_diff.diff_manifests(a, b), as_json=json)
 
 
-@task(help={"site": "inventory file", **SITE_HELP})
+@task(help=ONE_SITE_HELP)
 @reported
 def licenses(c, site, json=False, debug=False):
     """Per image license summary; exit 2 naming each package the site's licenses.deny forbids."""
@@ -229,7 +233,7 @@ def licenses(c, site, json=False, debug=False):
     print_licenses(record_site.site_licenses(site, OUTPUT_DIR), as_json=json)
 
 
-@task(help={"site": "inventory file", **SITE_HELP})
+@task(help=ONE_SITE_HELP)
 @reported
 def mirror(c, site, json=False, debug=False):
     """Snapshot exactly the locked packages into output/<site>/repos/ (rebuild offline: build --from-mirror)."""
@@ -239,9 +243,9 @@ def mirror(c, site, json=False, debug=False):
     print_record(record_site.mirror_site(site, OUTPUT_DIR, progress=_progress()), as_json=json)
 
 
-@task(help={"site": "inventory file", "image": "image name (with --root and --image-file)",
+@task(help={**ONE_SITE_HELP, "image": "image name (with --root and --image-file)",
             "root": "image root directory or tar", "image_file": "the built image file",
-            "node": "node hostname (with --tsv)", "tsv": "the node's installed-packages.tsv", **SITE_HELP})
+            "node": "node hostname (with --tsv)", "tsv": "the node's installed-packages.tsv"})
 @reported
 def record(c, site, image="", root="", image_file="", node="", tsv="", json=False, debug=False):
     """Write <name>.manifest.json, .spdx.json and .cdx.json for a built image or a kickstart-installed node."""
@@ -254,8 +258,7 @@ def record(c, site, image="", root="", image_file="", node="", tsv="", json=Fals
         print_record(record_site.record_site_image(site, image, Path(root), Path(image_file)), as_json=json)
 
 
-@task(help={"json": "machine-readable output", "doc": "write docs/lint-rules.md",
-            "check": "fail if docs/lint-rules.md is out of date", "debug": "show a traceback on errors"})
+@task(help={**COMMON_HELP, "doc": "write docs/lint-rules.md", "check": "fail if docs/lint-rules.md is out of date"})
 @reported
 def rules(c, json=False, doc=False, check=False, debug=False):
     """List the cluster lint rules (id, severity, title), or write their reference docs/lint-rules.md."""

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+ERROR_SCHEMA_VERSION = 1  # of error_payload's shape, the JSON of every error under --json
+
+
+def error_payload(message: str, hint: str = "", exit_code: int = EXIT_BAD_INPUT,
+                  problems: list[dict[str, object]] | None = None) -> dict[str, object]:
+    return {"schema_version": ERROR_SCHEMA_VERSION,
+            "error": {"message": message, "hint": hint, "exit_code": exit_code, "problems": problems or []}}
 
 
 @dataclass(frozen=True, order=True)
@@ -38,6 +45,11 @@ class KickbakeError(Exception):
 
     def __str__(self) -> str:
         return f"{self.message} (hint: {self.hint})" if self.hint else self.message
+
+    def as_dict(self) -> dict[str, object]:
+        """The error under --json: error_payload, with every problem of a BadInput."""
+        found: list[Problem] = getattr(self, "problems", [])
+        return error_payload(self.message, self.hint, self.exit_code, [asdict(p) for p in found])
 
 
 class BadInput(KickbakeError):

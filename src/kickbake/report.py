@@ -54,7 +54,11 @@ def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str
         print_findings(result.findings, console)
 
 
-def print_error(error: KickbakeError) -> None:
+def print_error(error: KickbakeError, as_json: bool = False) -> None:
+    """For people on stderr; under --json the error's JSON on stdout, where the answer would be."""
+    if as_json:
+        print_json(error.as_dict())
+        return
     Console(file=sys.stderr, highlight=False).print(f"[red]error:[/red] {escape(str(error))}", soft_wrap=True)
 
 
