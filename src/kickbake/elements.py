@@ -13,6 +13,14 @@ from kickbake.model.catalog import Release
 from kickbake.paths import ELEMENTS_DIR
 
 KICKBAKE_ELEMENTS = ("kickbake-base", "kickbake-firstboot", "kickbake-record")  # in every image
+# the release's initramfs builder -> kickbake's element that installs the image to disk from it
+NETINSTALL_ELEMENTS = {"initramfs-tools": "kickbake-netinstall"}
+
+
+def base_elements(release: Release) -> tuple[str, ...]:
+    """kickbake's elements every image of `release` gets, before its role elements."""
+    netinstall = NETINSTALL_ELEMENTS.get(release.diskimage.initramfs)
+    return (*KICKBAKE_ELEMENTS, netinstall) if netinstall else KICKBAKE_ELEMENTS
 DIB_FAMILY = {"debian": "debian", "el": "redhat", "fedora": "redhat"}
 
 
@@ -47,6 +55,6 @@ def builder_packages(release: Release) -> tuple[str, ...]:
     dib.base_packages and the packages of kickbake's always-present elements (the first-boot
     agent's dependencies). Comps groups (@core) are left to the build, as in the lock."""
     names = {*release.diskimage.base_packages}
-    for element in KICKBAKE_ELEMENTS:
+    for element in base_elements(release):
         names.update(element_packages(element, release))
     return tuple(sorted(n for n in names if not n.startswith("@")))

@@ -22,6 +22,7 @@ from pathlib import Path
 from kickbake.errors import KickbakeError
 from kickbake.model.plan import SitePlan
 from kickbake.render.install import INSTALL_DIR
+from kickbake.render.pxe_view import image_of
 from kickbake.render.secrets import SECRETS_DIR
 
 TOKEN_HEADER = "X-Kickbake-Token"
@@ -47,6 +48,10 @@ class InstallGate:
     def __init__(self, out_root: Path, site_plan: SitePlan, record: ReportHandler) -> None:
         self.out_root, self.site = out_root, site_plan.site.site
         self.addresses = {n.hostname: {str(i.address) for i in n.interfaces if i.address} for n in site_plan.nodes}
+        self.images = {n.hostname: image.name for n in site_plan.nodes if (image := image_of(site_plan, n))}
+        # image tar and install script are handed out for installs from the image only (no anaconda:
+        # Debian); a kickstart carries its script itself
+        self.image_installed = {n.hostname for n in site_plan.nodes if not n.has_kickstart}
         self.record = record
         self._lock = threading.Lock()  # one report at a time: each re-renders the site
 
@@ -85,6 +90,44 @@ class InstallGate:
             return refused
         path = self._secret(f"{node}.tar")
         return path if path.is_file() else Verdict(HTTPStatus.NOT_FOUND, f"no install bundle for {node}: ./kb render")
+
+    def _image_install(self, node: str, client: str, token: str | None) -> Verdict | None:
+        refused = self.authorise(node, client, token)
+        if refused is None and node not in self.image_installed:
+            return Verdict(HTTPStatus.NOT_FOUND, f"{node} is installed by its kickstart, not from its image")
+        return refused
+
+    def script(self, node: str, client: str, token: str | None) -> Path | Verdict:
+        """The node's install script, for its image's initramfs (render.netinstall)."""
+        refused = self._image_install(node, client, token)
+        if refused:
+            return refused
+        path = self._secret(f"{node}.py")
+        return path if path.is_file() else Verdict(HTTPStatus.NOT_FOUND, f"no install script for {node}: ./kb render")
+
+    def image(self, node: str, client: str, token: str | None) -> Path | Verdict:
+        """The tar of the node's image, for its initramfs to install (render.netinstall)."""
+        refused = self._image_install(node, client, token)
+        if refused:
+            return refused
+        image = self.images.get(node)
+        path = self.out_root / self.site / "images" / f"{image}.tar"
+        if image is None or not path.is_file():
+            return Verdict(HTTPStatus.NOT_FOUND, f"no built image tar for {node}: ./kb build --type tar")
+        return path
+
+    def image_file(self, image: str, client: str) -> Verdict | None:
+        """None when `client` is a node that boots `image`: a built image carries the baked node
+        bundles (keys), so nobody else gets it."""
+        allowed = {ip_address(a).exploded for node, name in self.images.items() if name == image
+                   for a in self.addresses[node]}
+        try:
+            seen = ip_address(client).exploded
+        except ValueError:
+            return Verdict(HTTPStatus.BAD_REQUEST, f"{client!r} is not an IP address")
+        if seen not in allowed:
+            return Verdict(HTTPStatus.FORBIDDEN, f"image {image} is only for the nodes that boot it")
+        return None
 
     def report(self, node: str, client: str, token: str | None, package_db: str, body: bytes) -> Verdict:
         with self._lock:

@@ -22,6 +22,7 @@ from kickbake.render.install import InstallDelivery, render_install
 from kickbake.render.kickstart import render_kickstart
 from kickbake.render.liveimg import SUFFIX, baked_image, liveimg_relative
 from kickbake.render.netboot import netboot_states
+from kickbake.render.netinstall import NetInstall, descriptor_url, render_netinstall
 from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
 from kickbake.render.pxe_view import pxe_site
@@ -114,9 +115,23 @@ def _render_liveimg(
     return variants
 
 
+def _render_netinstall(site_plan: SitePlan, stage: Stage, results: dict[str, NodeResult],
+                       deliveries: dict[str, InstallDelivery]) -> dict[str, NetInstall]:
+    """Install descriptors of image nodes (Debian) in state install with a built image tar."""
+    installs, reasons = render_netinstall(site_plan, stage, deliveries)
+    for node, install in installs.items():
+        results[node].outputs.append(install.relative)
+    for node, reason in reasons.items():
+        if reason != "netboot local":
+            results[node].notes.append(f"no install to disk over PXE: {reason}")
+    return installs
+
+
 def _render_pxe(site_plan: SitePlan, stage: Stage, out_root: Path, variants: dict[str, str],
-                netboot: dict[str, str], results: dict[str, NodeResult]) -> list[str]:
-    px = pxe_site(site_plan, out_root, variants, netboot)
+                netboot: dict[str, str], installs: dict[str, NetInstall],
+                results: dict[str, NodeResult]) -> list[str]:
+    urls = {node: descriptor_url(site_plan, node) for node in installs}
+    px = pxe_site(site_plan, out_root, variants, netboot, urls)
     if px is None:
         return ["no pxe: section, no PXE tree"]
     outcome = render_pxe(px, stage, out_root)
@@ -129,7 +144,7 @@ def _install_note(node: NodeView, delivery: InstallDelivery) -> str:
     if delivery.token is None:
         return "netboot local: installed and reported (./kb netboot --install to reinstall)"
     by = ("its kickstart's last %post" if node.has_kickstart
-          else f"secrets/install/{node.hostname}.py (for a system installed otherwise)")
+          else f"secrets/install/{node.hostname}.py (the image's initramfs over PXE, or a system installed otherwise)")
     return f"netboot install: {by} fetches {delivery.bundle_url} (token, sha256) and reports"
 
 
@@ -164,8 +179,10 @@ def render(run: SiteRun, netboot: dict[str, str] | None = None, regenerate_secre
             _render_kickstarts(site_plan, stage, digest, results, deliveries)
         with progress.step(f"{site.site}: liveimg kickstarts"):
             variants = _render_liveimg(site_plan, stage, digest, results, deliveries)
+        with progress.step(f"{site.site}: image installs"):
+            installs = _render_netinstall(site_plan, stage, results, deliveries)
         with progress.step(f"{site.site}: pxe"):
-            notes = _render_pxe(site_plan, stage, out_root, variants, states, results)
+            notes = _render_pxe(site_plan, stage, out_root, variants, states, installs, results)
         secrets.write_index()
         stage.write("inputs.json", json.dumps({"digest": digest, "files": hashes}, indent=2, sort_keys=True) + "\n")
     return SiteResult(

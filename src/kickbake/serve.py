@@ -26,6 +26,9 @@ from kickbake.install_gate import MAX_REPORT_BYTES, TOKEN_HEADER, InstallGate, V
 from kickbake.model import load_site
 from kickbake.render.install import INSTALL_DIR
 from kickbake.render.liveimg import SUFFIX as LIVEIMG_SUFFIX
+from kickbake.render.netinstall import IMAGE_SUFFIX as NETINSTALL_IMAGE
+from kickbake.render.netinstall import SCRIPT_SUFFIX as NETINSTALL_SCRIPT
+from kickbake.render.netinstall import SUFFIX as NETINSTALL_SUFFIX
 from kickbake.render.pxe_view import PUBLISHED_DIRS
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -61,10 +64,17 @@ def url_parts(url_path: str) -> list[str] | None:
     return None if ".." in parts else parts
 
 
-def kickstart_node(name: str) -> str:
-    """drbd-node1.ks / drbd-node1-liveimg.ks -> drbd-node1 (the node that may fetch it)."""
-    stem = name.removesuffix(".ks")
-    return stem.removesuffix(LIVEIMG_SUFFIX)
+def kickstart_node(name: str) -> str | None:
+    """drbd-node1.ks / drbd-node1-liveimg.ks / drbd-node1.install -> drbd-node1 (the node that
+    may fetch it); None for a name that is none of these."""
+    if name.endswith(NETINSTALL_SUFFIX):
+        return name.removesuffix(NETINSTALL_SUFFIX)
+    if name.endswith(".ks"):
+        return name.removesuffix(".ks").removesuffix(LIVEIMG_SUFFIX)
+    return None
+
+
+IMAGE_FILE_SUFFIXES = {".qcow2", ".raw", ".tar"}  # built images: they carry the baked bundles
 
 
 class SiteFiles:
@@ -141,12 +151,21 @@ class LabHandler(BaseHTTPRequestHandler):
         parts = url_parts(self.path)
         if self.gate is None or not parts or len(parts) != 3 or parts[0] != self.files.site:
             return None
-        if parts[1] == INSTALL_DIR and parts[2].endswith(".tar"):
-            return self.gate.bundle(parts[2].removesuffix(".tar"), self._client(), self.headers.get(TOKEN_HEADER))
-        if parts[1] == "kickstarts" and parts[2].endswith(".ks"):
-            refused = self.gate.from_node(kickstart_node(parts[2]), self._client())
+        client, token = self._client(), self.headers.get(TOKEN_HEADER)
+        if parts[1] == INSTALL_DIR:
+            for suffix, hand_out in ((".tar", self.gate.bundle), (NETINSTALL_SCRIPT, self.gate.script),
+                                     (NETINSTALL_IMAGE, self.gate.image)):
+                if parts[2].endswith(suffix):
+                    return hand_out(parts[2].removesuffix(suffix), client, token)
+            return Verdict(HTTPStatus.NOT_FOUND, f"no such install file {parts[2]!r}")
+        node = kickstart_node(parts[2]) if parts[1] == "kickstarts" else None
+        if node is not None:
+            refused = self.gate.from_node(node, client)
             if refused is not None and refused.status != HTTPStatus.NOT_FOUND:
                 return refused
+        suffix = Path(parts[2]).suffix
+        if parts[1] == "images" and suffix in IMAGE_FILE_SUFFIXES:
+            return self.gate.image_file(parts[2].removesuffix(suffix), client)
         return None
 
     def _send(self, body: bool) -> None:

@@ -28,7 +28,7 @@ from kickbake.output import seed_generation
 from kickbake.progress import Progress
 from kickbake.record.lock import lock_site, package_evr
 from tests.conftest import ROOT, SITES
-from tests.integration.vm import Vm, data_disk, system_disk, tools_missing
+from tests.integration.vm import Vm, data_disk, inject_probe, system_disk, tail, tools_missing
 
 pytestmark = [pytest.mark.slow, pytest.mark.realtool]
 
@@ -439,3 +439,132 @@ def test_two_node_lab_installed_by_the_install_path(built: Built, tmp_path: Path
     finally:
         for vm in vms:
             vm.kill()
+
+
+# Issue 11 item 4: a Debian node installed over PXE, as on a real lab network. The boot server
+# (dnsmasq with the rendered config, `./kb serve`) and the VM's tap device share one network
+# namespace at the site's pxe.server address; the VM's disk starts blank.
+NETINSTALL_ARGS = "  kernel_args: [kickbake.report=ttyS1, kickbake.wait=20, panic=20]\n"
+
+
+class PxeVm(Vm):
+    """A VM that boots from its first NIC (qemu's iPXE ROM) inside a network namespace."""
+
+    netns: str = ""
+
+    def argv(self) -> list[str]:
+        argv = super().argv()
+        start = argv.index("-kernel")
+        del argv[start:start + 6]  # -kernel K -initrd I -append A: the PXE entry says what to boot
+        rom = ["", ",romfile="]  # only the first NIC boots: the replication one has no ROM
+        for index in range(len(self.nics)):
+            device = argv.index(f"virtio-net-pci,netdev=n{index},mac={self.nics[index][0]}")
+            argv[device] += rom[min(index, 1)]
+        return ["ip", "netns", "exec", self.netns, *argv, "-boot", "n"]
+
+
+def pxe_lab(tag: str, tap: str) -> str:
+    ns = f"kbpxe{tag}"
+    sh("ip", "netns", "add", ns)
+    sh("ip", "-n", ns, "link", "set", "lo", "up")
+    sh("ip", "-n", ns, "tuntap", "add", "dev", tap, "mode", "tap")
+    sh("ip", "-n", ns, "addr", "add", f"{SERVER}/24", "dev", tap)
+    sh("ip", "-n", ns, "link", "set", tap, "up")
+    return ns
+
+
+def test_debian_node_installed_over_pxe_from_its_image(built: Built, tmp_path: Path) -> None:
+    """The whole Debian install path on a blank disk: PXE (dnsmasq's DHCP/TFTP -> iPXE -> the node's
+    script over HTTP) boots the image's kernel with kickbake.install=; its initramfs fetches the
+    node's descriptor, makes the root file system, streams and verifies the image tar, installs the
+    node's own bundle, reports (the node flips to local) and reboots. The second PXE boot gets the
+    local entry, boots the disk, and first boot configures the node as on an image-installed one."""
+    for tool in ("ip", "dnsmasq", "debugfs"):
+        if shutil.which(tool) is None:
+            pytest.skip(f"{tool} missing")
+    if not (built.images / "storage-node.tar").is_file():
+        pytest.skip("the image was built without tar")
+    node, mac = "drbd-node1", MACS["drbd-node1"][0]
+    site = tmp_path / "lab-debian.yml"
+    text = built.site.read_text()
+    assert "  network: mgmt\n" in text
+    site.write_text(text.replace("pxe:\n  server: 192.168.122.1\n  network: mgmt\n",
+                                 "pxe:\n  server: 192.168.122.1\n  network: mgmt\n" + NETINSTALL_ARGS))
+    out_root = tmp_path / "output"
+    out_root.mkdir()
+    generation = seed_generation(out_root, "lab-debian", built.out_root / "lab-debian" / "secrets")
+    (generation / "images").mkdir()
+    for suffix in ("tar", "vmlinuz", "initrd"):
+        os.link(built.images / f"storage-node.{suffix}", generation / "images" / f"storage-node.{suffix}")
+    commands.render_site(site, out_root, netboot={node: "install"})
+    site_out = out_root / "lab-debian"
+    descriptor = (site_out / "kickstarts" / f"{node}.install").read_text()
+    assert "disk=/dev/vda\n" in descriptor and "image_url=http://192.168.122.1/lab-debian/install/drbd-node1.image\n" \
+        in descriptor, descriptor
+    entry = (site_out / "pxe" / "ipxe" / f"{node}.ipxe").read_text()
+    assert f"kickbake.install=http://192.168.122.1/lab-debian/kickstarts/{node}.install" in entry, entry
+
+    tag = secrets.token_hex(3)
+    ns = pxe_lab(tag, f"kbtap{tag}")
+    env = {**os.environ, "KICKBAKE_OUTPUT": str(out_root), "KICKBAKE_ROOT": str(ROOT)}
+    logs = {name: (tmp_path / f"{name}.log").open("w") for name in ("serve", "dnsmasq")}
+    daemons = [
+        subprocess.Popen(["ip", "netns", "exec", ns, str(Path(sys.executable).with_name("kickbake")), "serve",
+                          "--site", str(site), "--address", SERVER, "--port", "80"],
+                         env=env, stdout=logs["serve"], stderr=subprocess.STDOUT),
+        subprocess.Popen(["ip", "netns", "exec", ns, "dnsmasq", "--keep-in-foreground", "--user=root",
+                          f"--conf-file={site_out / 'pxe' / 'dnsmasq.conf'}", "--log-facility=-"],
+                         stdout=logs["dnsmasq"], stderr=subprocess.STDOUT),
+    ]
+    root = tmp_path / "root.raw"
+    with root.open("wb") as blank:
+        blank.truncate(3 * 1024**3)  # empty: the install writes everything
+    disks = [root, data_disk(tmp_path / "drbd.qcow2", DRBD_DISK)]
+    repl = free_ports(1)[0]
+    vm = PxeVm(node, Path(), Path(), disks, [(mac, f"tap,ifname=kbtap{tag},script=no,downscript=no"),
+                                              (MACS[node][1], f"socket,listen=127.0.0.1:{repl}")], "", tmp_path)
+    vm.netns = ns
+    vm.cpus = 2  # wget | tee -> sha256sum, tar: the stages of the stream run side by side (MTTCG)
+    try:
+        deadline = time.monotonic() + 30
+        while "kickbake serve:" not in (tmp_path / "serve.log").read_text():
+            assert daemons[0].poll() is None and time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.2)
+        vm.start()
+        assert vm.wait_exit(1200) == 0, vm.lines()
+        installed = time.monotonic() - vm.started
+        lines = vm.lines()
+        print(f"\nNETINSTALL {node}: PXE boot, image tar to the blank disk, report, reboot: {installed:.0f}s")
+        assert f"KICKBAKE netinstall done: {node} installed on /dev/vda; rebooting to boot it" in lines, \
+            lines + [tail(vm.console, 40)]
+        assert any("reported: recorded drbd-node1:" in line and "netboot local" in line for line in lines), lines
+        assert json.loads((site_out / "state" / "netboot.json").read_text())[node] == "local"
+        assert not (site_out / "kickstarts" / f"{node}.install").exists()  # no descriptor, no token
+        assert not (site_out / "secrets" / "install" / f"{node}.token").exists()
+        entry = (site_out / "pxe" / "ipxe" / f"{node}.ipxe").read_text()
+        assert "kickbake.install=" not in entry and "root=LABEL=cloudimg-rootfs" in entry, entry
+        nodes_on_disk = sh("debugfs", "-R", "ls /usr/share/kickbake/site/nodes", root).stdout.split()
+        assert node in nodes_on_disk and "drbd-node2" not in nodes_on_disk, nodes_on_disk  # its own bundle only
+        inject_probe(root)
+        vm.start()  # the second PXE boot: the local entry, first boot on the installed disk
+        assert vm.wait_exit(900) == 0, vm.lines()
+        print(f"NETINSTALL {node}: second PXE boot to the configured node: {time.monotonic() - vm.started:.0f}s")
+    finally:
+        vm.kill()
+        for daemon in daemons:
+            daemon.terminate()
+            daemon.wait(timeout=30)
+        for log in logs.values():
+            log.close()
+        sh("ip", "netns", "delete", ns, check=False)
+    lines = vm.lines()
+    assert f"KICKBAKE this is {node} (by kernel argument kickbake.node), " in "\n".join(lines), lines
+    assert not any("netinstall" in line for line in lines), lines  # the local entry installs nothing
+    assert any(line.startswith("KICKBAKE step drbd-create-md:r0 ok") for line in lines), lines
+    assert_configs_in_place(vm, built, node)
+    served = (tmp_path / "serve.log").read_text()
+    for path in (f"/lab-debian/kickstarts/{node}.install", f"/lab-debian/install/{node}.image",
+                 f"/lab-debian/install/{node}.py", f"/lab-debian/install/{node}.tar", f"/lab-debian/report/{node}"):
+        assert f"{ADDRESSES[node]} " in served and path in served, (path, served)
+    record = json.loads((site_out / "records" / f"{node}.manifest.json").read_text())
+    assert any(p["name"] == "drbd-utils" for p in record["packages"])

@@ -9,6 +9,7 @@ import http.client
 import io
 import json
 import re
+import tarfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kickbake.commands import render_site
+from kickbake.installs import netboot
 from kickbake.serve import LabServer, make_server
 from tests.conftest import SITES
 
@@ -67,7 +69,7 @@ class Server:
 @contextmanager
 def serving(out_root: Path, behind_proxy: bool, site_path: Path = SITE_PATH) -> Iterator[Server]:
     log = io.StringIO()
-    httpd = make_server(out_root, SITE, "127.0.0.1", 0, log_stream=log, site_path=site_path,
+    httpd = make_server(out_root, site_path.stem, "127.0.0.1", 0, log_stream=log, site_path=site_path,
                         behind_proxy=behind_proxy)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -279,3 +281,74 @@ def test_a_report_the_license_policy_refuses_leaves_no_record(tmp_path: Path) ->
         assert status == 400 and b"licenses.deny" in body and b"bash-5.1.8-9.el9.x86_64" in body
         assert netboot_state(site_out)["drbd-node1"] == "install"
         assert not (site_out / "records" / "drbd-node1.manifest.json").exists()
+
+
+DEBIAN = "lab-debian"
+DEBIAN_ADDRESS = {"controller": "192.168.122.10", "drbd-node1": "192.168.122.11", "drbd-node2": "192.168.122.12"}
+
+
+@pytest.fixture
+def debian_out(out_root: Path) -> Path:
+    """lab-debian rendered after a (stand-in) storage-node build: the image files the render
+    links and hashes are small real files, the gate hands them out as they are."""
+    site_path = SITES / f"{DEBIAN}.yml"
+    render_site(site_path, out_root)
+    images = out_root / DEBIAN / "images"
+    images.mkdir()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        data = b"stand-in root file system\n"
+        info = tarfile.TarInfo("./etc/os-release")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    (images / "storage-node.tar").write_bytes(buffer.getvalue())
+    for suffix in ("vmlinuz", "initrd", "qcow2"):
+        (images / f"storage-node.{suffix}").write_bytes(f"stand-in {suffix}\n".encode())
+    render_site(site_path, out_root)
+    return out_root / DEBIAN
+
+
+def descriptor_of(site_out: Path, node: str) -> dict[str, str]:
+    text = (site_out / "kickstarts" / f"{node}.install").read_text()
+    return dict(line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def test_a_debian_node_installs_its_image_with_its_own_descriptor_token_and_script(debian_out: Path) -> None:
+    """Issue 11 item 4, the boot server's side: the PXE entry points the image's initramfs at the
+    node's descriptor; the descriptor, the image tar and the install script go to that node alone
+    (address, and token for the tar and script), and what they say matches what is served."""
+    tar = (debian_out / "images" / "storage-node.tar").read_bytes()
+    said = descriptor_of(debian_out, "drbd-node1")
+    token = token_of(debian_out, "drbd-node1")
+    script = (debian_out / "secrets" / "install" / "drbd-node1.py").read_bytes()
+    assert said == {"node": "drbd-node1", "disk": "/dev/vda", "label": "cloudimg-rootfs",
+                    "image_url": f"http://192.168.122.1/{DEBIAN}/install/drbd-node1.image",
+                    "image_sha256": hashlib.sha256(tar).hexdigest(), "token": token,
+                    "script_url": f"http://192.168.122.1/{DEBIAN}/install/drbd-node1.py",
+                    "script_sha256": hashlib.sha256(script).hexdigest()}
+    entry = (debian_out / "pxe" / "pxelinux.cfg" / "01-52-54-00-00-01-31").read_text()
+    assert f"kickbake.install=http://192.168.122.1/{DEBIAN}/kickstarts/drbd-node1.install" in entry
+    assert "kickbake.install=" not in (debian_out / "pxe" / "ipxe" / "controller.ipxe").read_text()  # no tar built
+    with serving(debian_out.parent, behind_proxy=True, site_path=SITES / f"{DEBIAN}.yml") as fetch:
+        node1, node2 = DEBIAN_ADDRESS["drbd-node1"], DEBIAN_ADDRESS["drbd-node2"]
+        base = f"/{DEBIAN}"
+        assert fetch("GET", f"{base}/kickstarts/drbd-node1.install", node2)[0] == 403
+        assert fetch("GET", f"{base}/kickstarts/drbd-node1.install", node1)[1].decode().count(token) == 1
+        for name, body in (("drbd-node1.image", tar), ("drbd-node1.py", script)):
+            assert fetch("GET", f"{base}/install/{name}", node1, token) == (200, body)
+            assert_refused(fetch("GET", f"{base}/install/{name}", node1), body)  # no token
+            assert_refused(fetch("GET", f"{base}/install/{name}", node2, token), body)  # someone else
+            assert_refused(fetch("GET", f"{base}/install/{name}", node1, token_of(debian_out, "drbd-node2")), body)
+        assert_refused(fetch("GET", f"{base}/install/drbd-node1.exe", node1, token), tar)
+        # the built image itself carries every baked bundle: the nodes that boot it only
+        assert fetch("GET", f"{base}/images/storage-node.tar", node2) == (200, tar)
+        assert_refused(fetch("GET", f"{base}/images/storage-node.tar", DEBIAN_ADDRESS["controller"]), tar)
+        assert_refused(fetch("GET", f"{base}/images/storage-node.qcow2", "192.168.122.99"), b"stand-in qcow2")
+
+
+def test_a_debian_node_set_local_has_no_descriptor_and_boots_its_disk(debian_out: Path) -> None:
+    netboot(SITES / f"{DEBIAN}.yml", "drbd-node1", "local", debian_out.parent)
+    assert not (debian_out / "kickstarts" / "drbd-node1.install").exists()
+    entry = (debian_out / "pxe" / "pxelinux.cfg" / "01-52-54-00-00-01-31").read_text()
+    assert "kickbake.install=" not in entry and "root=LABEL=cloudimg-rootfs" in entry, entry
+    assert "kickbake.install=" in (debian_out / "pxe" / "pxelinux.cfg" / "01-52-54-00-00-01-32").read_text()

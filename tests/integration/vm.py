@@ -21,6 +21,11 @@ ROOT_LABEL = "cloudimg-rootfs"
 def system_disk(image_qcow2: Path, target: Path) -> Path:
     """A fresh raw copy of the image with the test probe injected by debugfs (no mount needed)."""
     subprocess.run(["qemu-img", "convert", "-O", "raw", str(image_qcow2), str(target)], check=True)
+    return inject_probe(target)
+
+
+def inject_probe(target: Path) -> Path:
+    """Put the test probe and its enabled unit into the ext4 file system in `target`."""
     commands = target.with_suffix(".debugfs")
     commands.write_text(
         f"write {PROBE_DIR / 'kickbake-probe'} /usr/local/sbin/kickbake-probe\n"

@@ -74,8 +74,8 @@ def test_lab_debian_mirror_comes_from_the_host_apt_sources_at_run_time() -> None
     assert env["DIB_DISTRIBUTION_MIRROR"] == mirror
     assert env["DIB_APT_SOURCES_CONF"].splitlines()[0] == f"default:deb {mirror} bookworm main"
     assert len(env["DIB_APT_SOURCES_CONF"].splitlines()) == len(sources)
-    assert argv[-7:] == ["kickbake-base", "kickbake-firstboot", "kickbake-record", "drbd", "ha-cluster",
-                         "openstack-compute", "baremetal"]
+    assert argv[-8:] == ["kickbake-base", "kickbake-firstboot", "kickbake-record", "kickbake-netinstall", "drbd",
+                         "ha-cluster", "openstack-compute", "baremetal"]
     assert argv[argv.index("-t") + 1] == "qcow2,tar"
 
 
@@ -152,7 +152,8 @@ def test_a_locked_build_adds_kickbake_lock_and_hands_it_the_pins(tmp_path: Path)
     locked = locked_set(site_plan, "storage-node", lock)
     assert locked is not None and locked.pins == ("drbd-utils=9.22.0-1", "libc6=2.36-9+deb12u10")
     spec = build_spec(site_plan, image, layout="baremetal", payload=tmp_path / ".storage-node.payload", lock=locked)
-    assert spec.elements[1:5] == ("kickbake-base", "kickbake-firstboot", "kickbake-record", "kickbake-lock")
+    assert spec.elements[1:6] == ("kickbake-base", "kickbake-firstboot", "kickbake-record", "kickbake-netinstall",
+                                  "kickbake-lock")
     assert spec.env["KICKBAKE_PACKAGE_DB"] == str(tmp_path / ".storage-node.packagedb")
     render = tmp_path / "out"
     render_site(SITES / "lab-debian.yml", render)

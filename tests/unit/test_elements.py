@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from kickbake.build.spec import FEATURE_ELEMENTS, LAYER_ELEMENT, LOCK_ELEMENT
-from kickbake.elements import KICKBAKE_ELEMENTS, builder_packages, element_packages
+from kickbake.elements import KICKBAKE_ELEMENTS, NETINSTALL_ELEMENTS, builder_packages, element_packages
 from kickbake.errors import BadInput
 from kickbake.model.catalog import load_releases
 from kickbake.pkgmaps import FIRSTBOOT, element_sources, write_pkg_maps
@@ -64,7 +64,8 @@ def test_dib_lint_catches_a_broken_element(tmp_path: Path) -> None:
 
 
 def test_every_element_the_build_can_choose_exists_with_readme() -> None:
-    choosable = {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS, LOCK_ELEMENT, LAYER_ELEMENT}
+    choosable = {*FEATURE_ELEMENTS.values(), *KICKBAKE_ELEMENTS, *NETINSTALL_ELEMENTS.values(), LOCK_ELEMENT,
+                 LAYER_ELEMENT}
     for name in choosable:
         assert (ELEMENTS / name / "README.rst").is_file(), name
     assert sorted(p.name for p in ELEMENTS.iterdir()) == sorted(choosable)

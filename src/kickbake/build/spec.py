@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kickbake.build.aptsources import host_mirror
-from kickbake.elements import KICKBAKE_ELEMENTS
+from kickbake.elements import base_elements
 from kickbake.errors import BadInput, KickbakeError, Problem
 from kickbake.model import SitePlan
 from kickbake.model.schema import Image
@@ -114,7 +114,8 @@ def _nodes_of(site_plan: SitePlan, image: Image) -> tuple[str, ...]:
 
 def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout: str,
               locked: bool, layered: bool) -> tuple[str, ...]:
-    distro = site_plan.node(nodes[0]).release.diskimage.element
+    release = site_plan.node(nodes[0]).release
+    distro = release.diskimage.element
     role_elements: set[str] = set()
     if image.bake != Bake.BASE:  # base: the agent installs role packages at first boot
         for hostname in nodes:
@@ -122,7 +123,7 @@ def _elements(site_plan: SitePlan, image: Image, nodes: tuple[str, ...], layout:
             role_elements |= {FEATURE_ELEMENTS[f] for f in features if f in FEATURE_ELEMENTS}
     lock = (LOCK_ELEMENT,) if locked else ()
     layer = (LAYER_ELEMENT,) if layered else ()
-    return (distro, *KICKBAKE_ELEMENTS, *lock, *layer, *sorted(role_elements), layout)
+    return (distro, *base_elements(release), *lock, *layer, *sorted(role_elements), layout)
 
 
 def require_debian_for_mirror(site_plan: SitePlan, image: Image) -> None:

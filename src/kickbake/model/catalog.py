@@ -76,6 +76,9 @@ class DiskImage(Frozen):
     bootstrap: str = ""  # debootstrap --variant the base install starts from (minbase), where one
     # what the builder installs before any role package, so the lock pins it too (Debian)
     base_packages: tuple[PackageName, ...] = ()
+    # what builds the image's initramfs; initramfs-tools images install themselves over PXE
+    # (elements/kickbake-netinstall), dracut ones are installed by anaconda
+    initramfs: Literal["dracut", "initramfs-tools"] = "dracut"
 
 
 class Release(Frozen):

@@ -51,11 +51,17 @@ def liveimg_relative(node: str) -> str:
 
 def baked_image(site_plan: SitePlan, node: NodeView, site_dir: Path) -> BakedImage | str:
     """The node's built image tar, or why there is no liveimg variant for it."""
-    ks, pxe = node.release.kickstart, site_plan.site.pxe
+    ks = node.release.kickstart
     if ks is None:
         return f"{node.release.pretty} has no anaconda"
     if not ks.liveimg:
         return f"{node.release.pretty}'s anaconda has no liveimg command"
+    return image_tar(site_plan, node, site_dir)
+
+
+def image_tar(site_plan: SitePlan, node: NodeView, site_dir: Path) -> BakedImage | str:
+    """The built tar of the node's image, or why there is none to install from."""
+    pxe = site_plan.site.pxe
     image = image_of(site_plan, node)
     if image is None:
         return "no image names the node's roles"

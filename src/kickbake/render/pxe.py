@@ -82,6 +82,14 @@ def _place_kernel(entry: BootEntry, stage: Stage, out_root: Path, outcome: PxeOu
     outcome.files += [f"pxe/{entry.kernel}", f"pxe/{entry.initrd}"]
 
 
+def _image_boots(entry: BootEntry) -> str:
+    image = Path(entry.kernel).parent.name
+    if entry.installs_image:
+        return (f"image {image}'s kernel; its initramfs installs the image tar to the root disk "
+                f"(kickstarts/{entry.node}.install), reports, reboots into it")
+    return f"image {image}'s kernel with the root on its disk (installed there over PXE, or written beforehand)"
+
+
 def copy_boot_loaders(stage: Stage, outcome: PxeOutcome) -> None:
     missing: dict[str, list[str]] = {}
     for name, (source, package) in sorted(BOOT_LOADERS.items()):
@@ -104,9 +112,7 @@ def render_pxe(px: PxeSite, stage: Stage, out_root: Path) -> PxeOutcome:
         _write(stage, outcome, f"grub/{entry.grub_name}", _template("grub-node.cfg.j2", **context))
         _write(stage, outcome, f"ipxe/{entry.ipxe_name}", _template("ipxe-node.ipxe.j2", **context))
         _place_kernel(entry, stage, out_root, outcome)
-        boots = (Path(entry.kickstart_url).name if entry.kickstart_url else
-                 f"image {Path(entry.kernel).parent.name}'s kernel, root on its own disk (write the image there "
-                 "first: this entry does not install)")
+        boots = Path(entry.kickstart_url).name if entry.kickstart_url else _image_boots(entry)
         if entry.local:
             boots = f"its local disk (netboot local; installs {boots} after ./kb netboot --install)"
         outcome.node_notes.setdefault(entry.node, []).insert(0, f"pxe: {entry.pxelinux_name} boots {boots}")

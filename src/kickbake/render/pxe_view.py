@@ -9,13 +9,13 @@ Paths in boot entries are relative to the TFTP root, output/<site>/pxe/:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import Image, Network, Pxe
-from kickbake.model.types import DhcpMode
+from kickbake.model.types import DhcpMode, ImageType
 from kickbake.render.netboot import INSTALL, LOCAL
 
 # What the boot server publishes over HTTP, below <root>/<site>/: never nodes/ or secrets/.
@@ -48,10 +48,15 @@ class BootEntry:
 
     @property
     def local(self) -> bool:
-        """Whether the entry boots the disk. An image entry (Debian) installs nothing: it boots the
-        image's kernel with its root on the node's disk in both states, since a `baremetal`
-        image's disk has no boot loader of its own."""
+        """Whether the entry hands over to the disk's own boot loader. An image entry (Debian)
+        never does: a `baremetal` image's disk has no boot loader, so the entry boots the image's
+        kernel with the root on the disk, after installing it there first while the state is
+        `install` (kickbake.install=, render.netinstall)."""
         return self.netboot == LOCAL and self.kind == "installer"
+
+    @property
+    def installs_image(self) -> bool:
+        return any(arg.startswith("kickbake.install=") for arg in self.args)
 
     @property
     def local_label(self) -> str:
@@ -92,6 +97,9 @@ class PxeSite:
     http_root: Path  # the output directory; URLs are /<site>/<published dir>/...
     entries: tuple[BootEntry, ...]
     skipped: dict[str, str]  # node -> why it has no boot entry
+    # built image -> the addresses of the nodes that boot it: an image carries the baked node
+    # bundles (keys), so only they may fetch it
+    image_clients: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def proxy_dhcp(self) -> bool:
@@ -104,6 +112,10 @@ class PxeSite:
     @property
     def published(self) -> tuple[str, ...]:
         return PUBLISHED_DIRS
+
+    @property
+    def image_suffixes(self) -> tuple[str, ...]:
+        return tuple(t.value for t in ImageType)
 
     @property
     def install_backend(self) -> str:
@@ -154,20 +166,26 @@ def _installer_entry(
     )
 
 
-def _image_entry(site_plan: SitePlan, node: NodeView, image: Image, mac: str, address: IPv4Address | None) -> BootEntry:
+def _image_entry(site_plan: SitePlan, node: NodeView, image: Image, mac: str, address: IPv4Address | None,
+                 install_url: str | None) -> BootEntry:
     pxe = site_plan.site.pxe
     assert pxe is not None
     args = [f"root=LABEL={DIB_ROOT_LABEL}", "ro", f"kickbake.node={node.hostname}", "ip=dhcp",
             *_common_args(pxe, mac), *pxe.kernel_args]
+    label = f"Boot {node.fqdn} from its disk (image {image.name}'s kernel, {node.release.pretty})"
+    if install_url is not None:  # the image's initramfs installs it to the root disk first
+        args.append(f"kickbake.install={install_url}")
+        label = f"Install {node.fqdn}: image {image.name} to /dev/{node.root_disk} ({node.release.pretty})"
     return BootEntry(
         node=node.hostname, fqdn=node.fqdn, mac=mac, address=address, kind="image",
-        label=f"Boot {node.fqdn} from image {image.name} ({node.release.pretty})",
+        label=label,
         kernel=f"images/{image.name}/vmlinuz", initrd=f"images/{image.name}/initrd.img",
         args=tuple(args), kickstart_url=None, source_dir=f"{site_plan.site.site}/images/{image.name}.vmlinuz",
     )
 
 
-def _entry(site_plan: SitePlan, node: NodeView, network: str, variant: str) -> BootEntry | str:
+def _entry(site_plan: SitePlan, node: NodeView, network: str, variant: str,
+           install_url: str | None) -> BootEntry | str:
     """The node's boot entry, or why it has none."""
     iface = next((i for i in node.interfaces if i.network == network), None)
     if iface is None:
@@ -177,21 +195,22 @@ def _entry(site_plan: SitePlan, node: NodeView, network: str, variant: str) -> B
     image = image_of(site_plan, node)
     if image is None:
         return f"{node.release.pretty} has no installer and no image names the node's roles"
-    return _image_entry(site_plan, node, image, iface.mac, iface.address)
+    return _image_entry(site_plan, node, image, iface.mac, iface.address, install_url)
 
 
 def pxe_site(site_plan: SitePlan, out_root: Path, variants: dict[str, str] | None = None,
-             netboot: dict[str, str] | None = None) -> PxeSite | None:
+             netboot: dict[str, str] | None = None, installs: dict[str, str] | None = None) -> PxeSite | None:
     """The site's PXE view; None when the inventory has no `pxe:` section. `variants` maps a node to
     the kickstart variant its installer fetches ("-liveimg" once its image is built), `netboot` to
-    its netboot state (install when absent)."""
-    variants, netboot = variants or {}, netboot or {}
+    its netboot state (install when absent), `installs` an image node to its install descriptor's
+    URL (render.netinstall: state install and a built image tar)."""
+    variants, netboot, installs = variants or {}, netboot or {}, installs or {}
     pxe = site_plan.site.pxe
     if pxe is None:
         return None
     entries, skipped = [], {}
     for node in site_plan.nodes:
-        found = _entry(site_plan, node, pxe.network, variants.get(node.hostname, ""))
+        found = _entry(site_plan, node, pxe.network, variants.get(node.hostname, ""), installs.get(node.hostname))
         if isinstance(found, str):
             skipped[node.hostname] = found
         else:
@@ -199,7 +218,13 @@ def pxe_site(site_plan: SitePlan, out_root: Path, variants: dict[str, str] | Non
             entries.append(replace(found, netboot=netboot.get(node.hostname, INSTALL), addresses=addresses))
     site = site_plan.site.site
     out = out_root.absolute()
+    clients: dict[str, set[str]] = {image.name: set() for image in site_plan.site.images}
+    for node in site_plan.nodes:
+        image = image_of(site_plan, node)
+        if image is not None:
+            clients[image.name] |= {str(i.address) for i in node.interfaces if i.address}
     return PxeSite(
         site=site, pxe=pxe, network=site_plan.site.network(pxe.network), base_url=base_url(pxe),
         tftp_root=out / site / "pxe", http_root=out, entries=tuple(entries), skipped=skipped,
+        image_clients={name: tuple(sorted(addresses)) for name, addresses in sorted(clients.items())},
     )
