@@ -15,7 +15,7 @@ from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
 from kickbake.record.dpkg import copyright_license, read_dpkg
-from kickbake.record.image import read_packages, record_image
+from kickbake.record.image import _extract_databases, read_packages, record_image
 from kickbake.record.manifest import RecordContext
 from tests.conftest import require_tool
 
@@ -44,8 +44,24 @@ def test_dep5_copyright_licenses_are_read() -> None:
     # e.g. qemu); those stay NOASSERTION, every other one gives its License: names
     with_license = [n for n in dep5 if records[n].license]
     assert len(with_license) >= 0.9 * len(dep5)
-    assert not records["qemu-system-common"].license if "qemu-system-common" in records else True
     assert copyright_license(HOST, "dpkg").startswith("GPL-2+")  # dpkg's own DEP-5 file
+
+
+DEP5 = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ("Files: *\nCopyright: 2020 A\nLicense: GPL-2+\n\nFiles: lib/*\nLicense: MIT or Apache-2.0\n",
+     "GPL-2+ and (MIT or Apache-2.0)"),
+    # the license only in the body, the field's first line empty: nothing to name (NOASSERTION)
+    ("Files: *\nCopyright: 2020 A\nLicense:\n The whole text of some license.\n", ""),
+])
+def test_dep5_license_fields_are_named_in_order(tmp_path: Path, body: str, expected: str) -> None:
+    (tmp_path / "usr/share/doc/pkg").mkdir(parents=True)
+    (tmp_path / "usr/share/doc/pkg/copyright").write_text(DEP5 + body)
+    assert copyright_license(tmp_path, "pkg") == expected
+    (tmp_path / "usr/share/doc/pkg/copyright").write_text(body)  # without Format: not machine-readable
+    assert copyright_license(tmp_path, "pkg") == ""
 
 
 def test_host_package_set_gives_valid_sboms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -71,6 +87,9 @@ def test_tar_image_is_read_without_unpacking_everything(tmp_path: Path) -> None:
         archive.add("/etc/hostname", arcname="./etc/hostname")
     image_file = tmp_path / "image.qcow2"
     image_file.write_bytes(b"x")
+    pulled = _extract_databases(tar, tmp_path / "pulled")
+    assert sorted(str(p.relative_to(pulled)) for p in pulled.rglob("*") if p.is_file()) == [
+        "usr/share/doc/dpkg/copyright", "var/lib/dpkg/status"]  # not etc/hostname: not the whole tree
     paths = record_image(tar, image_file, RecordContext(site="s", image="image", release="debian-12", distro="debian"))
     packages = {p["name"]: p for p in json.loads(paths.manifest.read_text())["packages"]}
     assert packages["dpkg"]["license"].startswith("GPL-2+")
