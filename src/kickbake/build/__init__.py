@@ -22,6 +22,7 @@ from kickbake.build.dib import run_dib
 from kickbake.build.identity import changed_inputs, file_fingerprint, layer_inputs, unverified
 from kickbake.build.layers import prune, tarball, use_or_save
 from kickbake.build.payload import build_record, write_payload
+from kickbake.build.reproducible import reproducible_env
 from kickbake.build.spec import (
     BuildSpec,
     LockedSet,
@@ -256,6 +257,7 @@ def build_images(site_plan: SitePlan, out_root: Path, options: BuildOptions,
             mirror = _mirror_source(site_plan, lock_path, chosen.name, out_root.resolve() / site / "repos",
                                     base_url) if from_mirror else None
             spec = build_spec(site_plan, chosen, types, layout, payload, locked, mirror)
+            spec.env.update(reproducible_env(spec))  # SOURCE_DATE_EPOCH from the release and pins
             if dry_run:
                 results.append(BuildResult(spec.site, chosen.name, spec.command_text(Path(chosen.name)),
                                            dry_run=True))
