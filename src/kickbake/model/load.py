@@ -14,21 +14,10 @@ from pydantic import ValidationError
 
 from kickbake.errors import BadInput, Problem
 from kickbake.model.catalog import Release, Repo, load_releases, load_repos
+from kickbake.model.messages import plain
 from kickbake.model.references import check_references
 from kickbake.model.schema import Site
 from kickbake.model.yamlsource import YamlSource, load_yaml
-
-_TYPE_HINTS = {
-    "ip_v4_address": "write a dotted quad such as 10.0.0.1",
-    "ip_v4_network": "write the network address with a prefix, e.g. 10.0.0.0/24",
-    "missing": "add it",
-    "bool_parsing": "write true or false",
-    "int_parsing": "write a whole number",
-    "tuple_type": "write a YAML list",
-    "dict_type": "write a YAML mapping",
-    "too_short": "add at least one entry",
-    "too_long": "shorten the list",
-}
 
 
 @dataclass(frozen=True)
@@ -49,17 +38,13 @@ def _schema_problem(source: YamlSource, error: Any) -> Problem:
     if loc and loc[-1] == "[key]":  # a mapping's key, e.g. params.Passwd: the key's own line and name
         loc = loc[:-1]
     kind = error["type"]
-    ctx = error.get("ctx") or {}
-    message, hint = error["msg"], ctx.get("hint", _TYPE_HINTS.get(kind, ""))
     if kind == "extra_forbidden":
         message = "unknown field"
         parent = _fields_at(loc[:-1])
         close = difflib.get_close_matches(str(loc[-1]), parent, n=1)
         hint = f"did you mean {close[0]!r}?" if close else f"known fields: {', '.join(sorted(parent))}"
-    elif kind == "missing":
-        message = "required field is missing"
-    elif kind.startswith("string_pattern"):
-        message = f"{error['input']!r} does not match {ctx.get('pattern')}"
+    else:
+        message, hint = plain(error, _fields_at(loc))
     return source.problem(loc, message, hint)
 
 

@@ -3,6 +3,7 @@ addresses that must sit in their network. Cluster semantics live in kickbake.lin
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
 
 Loc = tuple[str | int, ...]
 FQDN_MAX = 253
+UNKNOWN_LISTED = 12  # names a "not defined" hint lists
 DM_NAME_MAX = 127  # device-mapper's DM_NAME_LEN (128) with its NUL
 
 
@@ -41,7 +43,12 @@ def _dot(loc: Loc) -> str:
 
 def _unknown(loc: Loc, what: str, name: str, known: Iterable[str]) -> tuple[Loc, str, str]:
     names = sorted(known)
-    return loc, f"{what} {name!r} is not defined", f"use one of: {', '.join(names)}" if names else "define it first"
+    if not names:
+        return loc, f"{what} {name!r} is not defined", "define it first"
+    listing = ", ".join(names[:UNKNOWN_LISTED]) + (", ..." if len(names) > UNKNOWN_LISTED else "")
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean {close[0]!r}? defined: {listing}" if close else f"use one of: {listing}"
+    return loc, f"{what} {name!r} is not defined", hint
 
 
 def _networks(inv: Inventory):
@@ -147,12 +154,54 @@ def _members(inv: Inventory, loc: Loc, members: tuple[str, ...]):
     yield from _duplicates((((*loc, j), m) for j, m in enumerate(members)), "member")
     for j, member in enumerate(members):
         if member not in hostnames:
-            yield _unknown((*loc, j), "node", member, hostnames)
+            unlisted = hostnames - set(members)  # a node already listed is not what was meant
+            if unlisted:
+                yield _unknown((*loc, j), "node", member, unlisted)
+            else:
+                yield (*loc, j), f"node {member!r} is not defined", (
+                    "every node is listed already: remove this member, or define the node under nodes")
 
 
 def _has_address_on(inv: Inventory, hostname: str, network: str) -> bool:
     node = next((n for n in inv.site.nodes if n.hostname == hostname), None)
     return node is not None and any(f.network == network and f.address for f in node.interfaces)
+
+
+def _member_addresses(inv: Inventory, loc: Loc, members: tuple[str, ...], network: str, what: str,
+                      network_loc: Loc) -> Iterable[tuple[Loc, str, str]]:
+    """Members without a static address on `network`, diagnosed so the first message names the real
+    mistake: an unknown or repeated member is reported by _members alone; a network none of the
+    members is on is the chosen network's fault; a member whose interface sits on an undefined
+    network is that interface's; a DHCP interface wants its address; a member that is alone off the
+    network may be the wrong node (the nodes that are on it are named)."""
+    site = inv.site
+    nodes = {n.hostname: n for n in site.nodes}
+    nets = {n.name for n in site.networks}
+    known = [m for j, m in enumerate(members) if m in nodes and m not in members[:j]]
+    missing = [m for m in known if not _has_address_on(inv, m, network)]
+    if not missing:
+        return
+    if len(missing) == len(known) and len(known) > 1:
+        common = set.intersection(*({f.network for f in nodes[m].interfaces if f.address} for m in known))
+        instead = f"set network to one they are all on: {' or '.join(sorted(common))}" if common else (
+            f"give every member an interface with a static address on {network}")
+        yield network_loc, f"none of the members of {what} has a static address on {network}", instead
+        return
+    for m in missing:
+        j = members.index(m)
+        node = nodes[m]
+        if any(f.network not in nets for f in node.interfaces):
+            continue  # its interface's undefined network is reported where it is written
+        dhcp = next((f for f in node.interfaces if f.network == network), None)
+        if dhcp is not None:
+            yield (*loc, j), f"{m}'s {dhcp.name} on {network} has no static address (DHCP)", (
+                f"write address: for {dhcp.name}; {what} needs a fixed address on {network}")
+            continue
+        others = sorted(n for n in nodes if n not in members and _has_address_on(inv, n, network))
+        instead = f"if you meant {' or '.join(others)}, list it instead of {m}; otherwise " if others else (
+            f"if {m} is not meant to be in {what}, remove it; otherwise ")
+        yield (*loc, j), f"{m} is not on {network}, the network of {what}", (
+            f"{instead}give {m} an interface with an address on {network}")
 
 
 def _clusters(inv: Inventory):
@@ -164,13 +213,8 @@ def _clusters(inv: Inventory):
         if cluster.network not in nets:
             yield _unknown(("clusters", i, "network"), "network", cluster.network, nets)
         else:
-            for j, member in enumerate(cluster.members):
-                if not _has_address_on(inv, member, cluster.network):
-                    yield (
-                        ("clusters", i, "members", j),
-                        f"{member} has no static address on {cluster.network}",
-                        (f"give {member} an interface with an address on {cluster.network}"),
-                    )
+            yield from _member_addresses(inv, ("clusters", i, "members"), cluster.members, cluster.network,
+                                         f"cluster {cluster.name}", ("clusters", i, "network"))
         for name in cluster.nodeids:
             if name not in cluster.members:
                 yield ("clusters", i, "nodeids", name), f"{name!r} is not a member", "list node ids of members only"
@@ -203,16 +247,12 @@ def _drbd(inv: Inventory):
                 yield _unknown(("drbd", i, field), "network", value, nets)
         if res.network not in nets:
             continue
-        for j, member in enumerate(res.members):
+        yield from _member_addresses(inv, ("drbd", i, "members"), res.members, res.network,
+                                     f"DRBD resource {res.name}", ("drbd", i, "network"))
+        for member in res.members:
             node = next((n for n in site.nodes if n.hostname == member), None)
             if node is None:
                 continue
-            if not _has_address_on(inv, member, res.network):
-                yield (
-                    ("drbd", i, "members", j),
-                    f"{member} has no static address on {res.network}",
-                    (f"give {member} an interface with an address on {res.network}"),
-                )
             disks = {f"/dev/{d.name}": d for d in node.disks}
             disk = disks.get(res.disk)
             if disk is None:
