@@ -167,7 +167,12 @@ def test_load_1000_requests_from_50_clients_on_kb_serve(out_root: Path, tmp_path
         bench = load_bench()
         # kickstarts are their node's own (served to its addresses only): small PXE files instead
         small = [f"/{SITE}/pxe/pxelinux.cfg/default", f"/{SITE}/pxe/ipxe/boot.ipxe", f"/{SITE}/pxe/dnsmasq.conf"]
-        plan = bench.request_plan(small, f"/{SITE}/images/storage-node.tar", IMAGE_SIZE, 1000)
+        # ranged reads of a big published file: a mirrored package (a built image goes only to
+        # the nodes that boot it, never to 127.0.0.1)
+        big = out_root / SITE / "repos" / "el9-baseos" / "Packages" / "big.rpm"
+        big.parent.mkdir(parents=True)
+        big.write_bytes(os.urandom(IMAGE_SIZE))
+        plan = bench.request_plan(small, f"/{SITE}/repos/el9-baseos/Packages/big.rpm", IMAGE_SIZE, 1000)
         result = bench.run_load(f"http://127.0.0.1:{port}", plan, 50)
     finally:
         process.terminate()
