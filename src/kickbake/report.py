@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kickbake.errors import KickbakeError
+from kickbake.summary import site_lines
 
 if TYPE_CHECKING:  # what is shown is typed; showing it loads none of the stages
     from kickbake.build import BuildResult, ImagePlan
@@ -23,7 +25,13 @@ if TYPE_CHECKING:  # what is shown is typed; showing it loads none of the stages
     from kickbake.validate.tools import FileCheck
 
 
-def print_json(payload: object) -> None:
+SCHEMA_VERSION = 1  # of every --json answer that carries it (and of errors: kickbake.errors)
+
+
+def print_json(payload: object, versioned: bool = True) -> None:
+    """A --json answer on stdout; a mapping of named fields carries schema_version."""
+    if versioned and isinstance(payload, dict):
+        payload = {"schema_version": SCHEMA_VERSION, **payload}
     sys.stdout.write(json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
 
 
@@ -33,25 +41,20 @@ def print_findings(findings: Sequence[Finding], console: Console) -> None:
         console.print(f"[{style}]{escape(str(finding))}[/{style}]", highlight=False, soft_wrap=True)
 
 
-def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str = "kickbake") -> None:
+def print_sites(results: Sequence[SiteResult], as_json: bool = False, title: str = "kickbake",
+                verbose: bool = False) -> None:
+    """One line per node on stdout (kickbake.summary); site notes and findings on stderr."""
     if as_json:
         print_json({"sites": [r.as_dict() for r in results]})
         return
-    console = Console(highlight=False)
-    table = Table(title=title)
-    for column in ("site", "node", "release", "roles", "outputs"):
-        table.add_column(column)
-    for result in results:
-        for node in result.nodes:
-            outputs = ", ".join(node.outputs) if node.outputs else ""
-            notes = "; ".join(node.notes)
-            table.add_row(result.site, node.node, node.release, ", ".join(node.roles),
-                          "\n".join(x for x in (outputs, notes) if x))
-    console.print(table)
+    width = shutil.get_terminal_size((80, 24)).columns
+    sys.stdout.write("".join(line + "\n" for line in site_lines(results, title, width, verbose)))
+    sys.stdout.flush()
+    stderr = Console(file=sys.stderr, highlight=False)
     for result in results:
         for note in result.notes:
-            console.print(f"{escape(result.site)}: {escape(note)}", highlight=False, soft_wrap=True)
-        print_findings(result.findings, console)
+            stderr.print(f"{escape(result.site)}: {escape(note)}", highlight=False, soft_wrap=True)
+        print_findings(result.findings, stderr)
 
 
 def print_error(error: KickbakeError, as_json: bool = False) -> None:
@@ -168,7 +171,7 @@ def print_lock(result: LockResult, as_json: bool = False) -> None:
 
 def print_licenses(summary: dict[str, dict[str, int]], as_json: bool = False) -> None:
     if as_json:
-        print_json(summary)
+        print_json(summary, versioned=False)  # keyed by image name, as consumers read it
         return
     table = Table(title="licenses")
     for column in ("image", "license", "packages"):

@@ -1,0 +1,59 @@
+"""The summary people read (issue 17 item 5): one line per node within 80 columns, the details
+with --verbose, findings and notes on stderr so stdout is the answer alone."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from kickbake.pipeline import NodeResult
+from kickbake.summary import node_table
+from tests.conftest import ROOT
+
+KICKBAKE = Path(sys.executable).with_name("kickbake")
+
+
+def validate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(tmp_path), "COLUMNS": "80"}
+    proc = subprocess.run([str(KICKBAKE), "validate", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_the_bundled_labs_summary_is_one_line_per_node_within_80_columns(tmp_path: Path) -> None:
+    proc = validate(tmp_path)
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert [line.split(":")[0] for line in lines if not line.startswith(" ")][:3] == [
+        "lab-legacy", "lab-el9", "lab-debian"]
+    rows = [line.split() for line in lines if line.startswith("  ") and line.split()[0] != "node"]
+    assert len(rows) == 9 and {row[0] for row in rows} == {"controller", "drbd-node1", "drbd-node2"}
+    assert {row[1]: row[3] for row in rows} == {"fedora-15": "kickstart", "el9": "kickstart", "debian-12": "image"}
+    assert len(lines) == 3 * 5 + 1  # header, column names, 3 nodes per lab; the --verbose pointer
+    # warnings are on stderr, with their file and line, and not in the answer
+    assert "sites/lab-el9.yml:" in proc.stderr and "warning" in proc.stderr
+    assert "sites/" not in proc.stdout and "hint:" not in proc.stdout
+
+
+def test_verbose_shows_each_nodes_outputs_and_notes_wrapped_to_the_width(tmp_path: Path) -> None:
+    proc = validate(tmp_path, "--site", "sites/lab-el9.yml", "-v")
+    lines = proc.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "  drbd-node1:" in lines and "    kickstarts/drbd-node1.ks" in lines
+    assert any(line.startswith("    netboot install:") for line in lines)
+
+
+def test_long_roles_give_way_and_node_names_are_never_cut() -> None:
+    node = NodeResult(node="a-rather-long-hostname-of-a-storage-node", release="el9",
+                      roles=("storage", "controller", "compute", "monitoring", "backup"), netboot="install",
+                      outputs=["nodes/x/ (9 files + node.json)", "kickstarts/x.ks"], notes=["one"])
+    short = NodeResult(**{**node.__dict__, "node": "n1"})
+    lines = node_table([node, short])
+    assert max(len(line) for line in lines) <= 80
+    assert lines[1] == f"  {node.node}"  # on its own line, whole, above its row
+    cells = lines[2].split()
+    assert cells[0] == "el9" and cells[1].endswith("+") and cells[2:] == ["kickstart", "install", "11", "1"]
+    assert lines[3].split()[0] == "n1" and len(lines) == 4
