@@ -29,7 +29,9 @@ def _progress() -> Any:
 
 COMMON_HELP = {"json": "machine-readable output on stdout (errors too)", "debug": "show a traceback on errors"}
 # tasks that take one site or every bundled lab, and tasks that need the one site
-SITE_HELP = {"site": "inventory file (default: every bundled site)", **COMMON_HELP}
+SITE_HELP = {"site": "inventory file (default: every sites/*.yml of the project; the bundled labs in "
+                     "kickbake's checkout)", **COMMON_HELP,
+             "verbose": "each node's outputs and notes under its summary line"}
 ONE_SITE_HELP = {"site": "inventory file, e.g. sites/lab-el9.yml (required)", **COMMON_HELP}
 
 
@@ -54,23 +56,23 @@ def reported(body: Callable[..., Any]) -> Callable[..., Any]:
 @task(help={**SITE_HELP, "regenerate_secrets": "make new keys and passwords for secrets the site lost "
                                                 "(its nodes then need the new ones)"})
 @reported
-def render(c, site=None, json=False, regenerate_secrets=False, debug=False):
+def render(c, site=None, json=False, regenerate_secrets=False, verbose=False, debug=False):
     """Render kickstarts (and every other output) for a site into output/<site>/, atomically."""
     from kickbake import commands
     from kickbake.report import print_sites
 
     print_sites(commands.render_sites(site, OUTPUT_DIR, _progress(), regenerate_secrets), as_json=json,
-                title="rendered")
+                title="rendered", verbose=verbose)
 
 
 @task(help=SITE_HELP)
 @reported
-def pxe(c, site=None, json=False, debug=False):
+def pxe(c, site=None, json=False, verbose=False, debug=False):
     """Write the PXE boot tree (pxelinux/GRUB/iPXE per MAC, dnsmasq.conf, nginx) into output/<site>/pxe/."""
     from kickbake import commands
     from kickbake.report import print_sites
 
-    print_sites(commands.pxe_sites(site, OUTPUT_DIR, _progress()), as_json=json, title="pxe")
+    print_sites(commands.pxe_sites(site, OUTPUT_DIR, _progress()), as_json=json, title="pxe", verbose=verbose)
 
 
 REAL_TOOLS_HELP = "render to a temporary directory and check every file with its real tool"
@@ -78,7 +80,7 @@ REAL_TOOLS_HELP = "render to a temporary directory and check every file with its
 
 @task(help={**SITE_HELP, "real_tools": REAL_TOOLS_HELP})
 @reported
-def validate(c, site=None, json=False, real_tools=False, debug=False):
+def validate(c, site=None, json=False, real_tools=False, verbose=False, debug=False):
     """Load, lint and validate a site without writing anything (--real-tools: check each file)."""
     from kickbake import commands
     from kickbake.report import print_sites, print_tool_checks
@@ -88,12 +90,13 @@ def validate(c, site=None, json=False, real_tools=False, debug=False):
         if print_tool_checks(checks, as_json=json):
             raise Exit(code=1)
         return
-    print_sites(commands.validate_sites(site), as_json=json, title="validated")
+    print_sites(commands.validate_sites(site), as_json=json, title="validated", verbose=verbose)
 
 
-@task(help={**COMMON_HELP, "build": "also bake the lab-debian image (default; --no-build skips)"})
+@task(help={**COMMON_HELP, "build": "also bake the lab-debian image (default; --no-build skips)",
+            "verbose": SITE_HELP["verbose"]})
 @reported
-def demo(c, json=False, build=True, debug=False):
+def demo(c, json=False, build=True, verbose=False, debug=False):
     """The main job: render + validate every bundled site, then build the lab-debian image when the tools are here."""
     from kickbake import commands
     from kickbake.report import print_builds, print_json, print_sites
@@ -103,7 +106,7 @@ def demo(c, json=False, build=True, debug=False):
         print_json({"sites": [s.as_dict() for s in result.sites], "builds": [b.__dict__ for b in result.builds],
                     "build_note": result.build_note})
         return
-    print_sites(result.sites, title="kickbake demo")
+    print_sites(result.sites, title="rendered and validated", verbose=verbose)
     print_builds(result.builds)
     print(result.build_note, file=sys.stderr)
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from invoke import Argument, Collection, Exit, ParseError, Program, Task, UnexpectedExit
@@ -24,12 +25,11 @@ from invoke.parser import ParserContext
 
 from kickbake import __version__
 from kickbake.errors import EXIT_BAD_INPUT, EXIT_FAILURE, error_payload
-from kickbake.paths import PROJECT_ROOT
 
 # every short flag of every task, one meaning each; other options are long only
-SHORT_FLAGS = {"site": "s", "json": "j", "node": "n", "image": "i"}
+SHORT_FLAGS = {"site": "s", "json": "j", "node": "n", "image": "i", "verbose": "v"}
 EXIT_CODES = "exit codes: 0 ok, 1 a check failed (or a tool it ran), 2 bad input (inventory, flags, usage)"
-USAGE = "kickbake [--help | --list | --version] TASK [--options]"
+USAGE = "kickbake [--help | --list | --version] [--project DIR] TASK [--options]"
 
 
 class KickbakeTask(Task):
@@ -81,6 +81,9 @@ class KickbakeProgram(Program):
             Argument(names=("help", "h"), optional=True, help="show this help, or a task's (kickbake TASK --help)"),
             Argument(names=("list", "l"), kind=bool, default=False, help="list the tasks"),
             Argument(names=("version", "V"), kind=bool, default=False, help="show the version"),
+            Argument(names=("project",), kind=str, default="",
+                     help="the site project to run on: its sites/ and output/ (default: the current directory "
+                          "when it holds sites/, else kickbake's checkout); relative paths are taken from it"),
             Argument(names=("print-completion-script",), kind=str, default="",
                      help="print shell completion for bash, zsh or fish: "
                           'eval "$(kickbake --print-completion-script bash)"'),
@@ -251,6 +254,8 @@ class KickbakeProgram(Program):
 
 
 def _tasks_collection() -> Collection:
+    from kickbake.paths import PROJECT_ROOT  # after --project is known: paths reads KICKBAKE_PROJECT
+
     path = PROJECT_ROOT / "tasks.py"
     spec = importlib.util.spec_from_file_location("tasks", path)
     if spec is None or spec.loader is None or not path.is_file():
@@ -261,7 +266,23 @@ def _tasks_collection() -> Collection:
     return Collection.from_module(module)
 
 
+def enter_project(argv: list[str]) -> None:
+    """--project DIR: the site project is DIR (KICKBAKE_PROJECT for kickbake.paths, read once at
+    import), and relative paths are taken from it, as if run there."""
+    for index, token in enumerate(argv[:argv.index("--") if "--" in argv else len(argv)]):
+        if token == "--project" or token.startswith("--project="):
+            value = token.partition("=")[2] if "=" in token else (argv[index + 1] if index + 1 < len(argv) else "")
+            project = Path(value).expanduser()
+            if not value or not project.is_dir():
+                sys.stderr.write(f"kickbake: --project {value}: not a directory\n")
+                sys.exit(EXIT_BAD_INPUT)
+            os.environ["KICKBAKE_PROJECT"] = str(project.resolve())
+            os.chdir(project)
+            return
+
+
 def main() -> None:
+    enter_project(sys.argv)
     program = KickbakeProgram(namespace=_tasks_collection(), name="kickbake", binary="kickbake",
                               binary_names=["kickbake", "kb", "./kb"], version=__version__)
     program.run()

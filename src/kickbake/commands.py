@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kickbake import pipeline
 from kickbake.errors import BadInput, KickbakeError, Problem
-from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, SITES_DIR
+from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, PROJECT_ROOT, SITE_PROJECT, SITES_DIR
 from kickbake.pipeline import SiteResult
 from kickbake.progress import Progress
 from kickbake.siterun import SiteRun, open_site
@@ -28,13 +29,26 @@ BUILD_HOST_TOOLS = ("debootstrap", "qemu-img", "mksquashfs", "sudo", "sgdisk", "
 
 
 def bundled_sites() -> list[Path]:
+    """The labs kickbake carries (sites/ of its own tree); ./kb demo runs on these."""
     return [SITES_DIR / f"{name}.yml" for name in BUNDLED_SITES]
 
 
-def _runs(site: str | Path | None, out_root: Path, progress: Progress | None) -> list[SiteRun]:
+def default_sites() -> list[Path]:
+    """The sites a command without --site runs on: every sites/*.yml of a site project, the
+    bundled labs when the project is kickbake's own tree."""
+    if SITE_PROJECT.resolve() == PROJECT_ROOT.resolve():
+        return bundled_sites()
+    found = sorted((SITE_PROJECT / "sites").glob("*.yml"))
+    if not found:
+        raise BadInput(f"{SITE_PROJECT}: no sites/*.yml in this project", hint="name one with --site FILE")
+    return found
+
+
+def _runs(site: str | Path | None, out_root: Path, progress: Progress | None,
+          defaults: Callable[[], list[Path]] = default_sites) -> list[SiteRun]:
     if site is not None and not str(site):
         raise BadInput("--site is empty", hint="name an inventory file, or leave --site out for every bundled lab")
-    paths = [Path(site)] if site is not None else bundled_sites()
+    paths = [Path(site)] if site is not None else defaults()
     return [open_site(path, out_root, progress) for path in paths]
 
 
@@ -134,7 +148,7 @@ class DemoResult:
 def demo(out_root: Path = OUTPUT_DIR, build: bool = True, progress: Progress | None = None) -> DemoResult:
     """The main job: render + validate every bundled site, then bake the lab-debian image when
     this host can (it says what it skipped and why when it cannot)."""
-    runs = _runs(None, out_root, progress)
+    runs = _runs(None, out_root, progress, bundled_sites)
     sites = [pipeline.render(run) for run in runs]
     if not build:
         return DemoResult(sites, [], "image build skipped (--no-build)")

@@ -86,16 +86,16 @@ def test_every_short_flag_means_one_thing_across_tasks() -> None:
 
 def test_site_help_says_what_the_task_does_without_one() -> None:
     for name in ("render", "pxe", "validate"):
-        assert "default: every bundled site" in task_help(name)
+        assert "default: every sites/*.yml of the project" in " ".join(task_help(name).split())
     for name in ("build", "plan", "lock", "licenses", "mirror", "record", "netboot", "serve"):
         text = task_help(name)
-        assert "every bundled site" not in text and "(required)" in text, name
+        assert "default: every" not in " ".join(text.split()) and "(required)" in text, name
 
 
 def test_version_help_and_exit_codes_are_documented() -> None:
     assert kb("--version").stdout == f"kickbake {__version__}\n"
     top = kb("--help").stdout
-    assert top.startswith("Usage: kickbake [--help | --list | --version] TASK [--options]")
+    assert top.startswith("Usage: kickbake [--help | --list | --version] [--project DIR] TASK [--options]")
     assert "exit codes: 0 ok, 1 a check failed" in top and "2 bad input" in top
     assert "--dry" not in top and "--echo" not in top and "--collection" not in top
     assert "exit codes:" in task_help("render")
