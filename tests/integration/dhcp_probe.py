@@ -79,6 +79,9 @@ def ask_boot_server(sock: socket.socket, server: str, mac: str, arch: int, user_
             return parse_offer(packet)
 
 
+DISCOVER_ATTEMPTS = 5
+
+
 def main(interface: str, mac: str, arch: int, user_class: str, ciaddr: str = "") -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -86,13 +89,20 @@ def main(interface: str, mac: str, arch: int, user_class: str, ciaddr: str = "")
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, interface.encode())
     sock.bind(("", 68))
     sock.settimeout(3)
+    attempts = 0
+    # a real client sends its DISCOVER again when no offer comes (a dnsmasq just started on a
+    # loaded machine may miss the first one)
     sock.sendto(discover(mac, arch, user_class), ("255.255.255.255", 67))
     while True:
         try:
             packet, _ = sock.recvfrom(4096)
         except TimeoutError:
-            print(json.dumps({"type": 0}))
-            return
+            attempts += 1
+            if attempts == DISCOVER_ATTEMPTS:
+                print(json.dumps({"type": 0}))
+                return
+            sock.sendto(discover(mac, arch, user_class), ("255.255.255.255", 67))
+            continue
         if packet[0] == 2 and packet[28:34] == bytes.fromhex(mac.replace(":", "")):
             offer = parse_offer(packet)
             if ciaddr and not offer["file"]:

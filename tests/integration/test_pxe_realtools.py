@@ -123,7 +123,7 @@ ip addr add "$server"/24 dev v0
 ip link set v0 up
 unshare -n sleep 60 &
 client=$!
-dnsmasq --conf-file="$conf" --pid-file="$pid" --log-facility="$log" --user=root
+dnsmasq --conf-file="$conf" --pid-file="$pid" --log-facility="$log" --user=root --dhcp-leasefile="$pid.leases"
 daemon=$(cat "$pid")
 trap 'kill "$client" "$daemon"; while kill -0 "$daemon" 2>/dev/null; do sleep 0.1; done' EXIT
 echo "dnsmasq $daemon"
