@@ -84,37 +84,29 @@ class InstallGate:
             return Verdict(HTTPStatus.FORBIDDEN, f"wrong or missing {TOKEN_HEADER} for {node}")
         return None
 
-    def bundle(self, node: str, client: str, token: str | None) -> Path | Verdict:
+    def _hand_out(self, node: str, client: str, token: str | None, path: Path, missing: str,
+                  image_install: bool = False) -> Path | Verdict:
+        """`path` when `client` is `node` with its token (and, for `image_install`, a node that
+        installs from its image: a kickstart carries its script itself); else the refusal."""
         refused = self.authorise(node, client, token)
+        if refused is None and image_install and node not in self.image_installed:
+            refused = Verdict(HTTPStatus.NOT_FOUND, f"{node} is installed by its kickstart, not from its image")
         if refused:
             return refused
-        path = self._secret(f"{node}.tar")
-        return path if path.is_file() else Verdict(HTTPStatus.NOT_FOUND, f"no install bundle for {node}: ./kb render")
+        return path if path.is_file() else Verdict(HTTPStatus.NOT_FOUND, f"no {missing} for {node}")
 
-    def _image_install(self, node: str, client: str, token: str | None) -> Verdict | None:
-        refused = self.authorise(node, client, token)
-        if refused is None and node not in self.image_installed:
-            return Verdict(HTTPStatus.NOT_FOUND, f"{node} is installed by its kickstart, not from its image")
-        return refused
+    def bundle(self, node: str, client: str, token: str | None) -> Path | Verdict:
+        return self._hand_out(node, client, token, self._secret(f"{node}.tar"), "install bundle: ./kb render")
 
     def script(self, node: str, client: str, token: str | None) -> Path | Verdict:
         """The node's install script, for its image's initramfs (render.netinstall)."""
-        refused = self._image_install(node, client, token)
-        if refused:
-            return refused
-        path = self._secret(f"{node}.py")
-        return path if path.is_file() else Verdict(HTTPStatus.NOT_FOUND, f"no install script for {node}: ./kb render")
+        return self._hand_out(node, client, token, self._secret(f"{node}.py"), "install script: ./kb render",
+                              image_install=True)
 
     def image(self, node: str, client: str, token: str | None) -> Path | Verdict:
         """The tar of the node's image, for its initramfs to install (render.netinstall)."""
-        refused = self._image_install(node, client, token)
-        if refused:
-            return refused
-        image = self.images.get(node)
-        path = self.out_root / self.site / "images" / f"{image}.tar"
-        if image is None or not path.is_file():
-            return Verdict(HTTPStatus.NOT_FOUND, f"no built image tar for {node}: ./kb build --type tar")
-        return path
+        tar = self.out_root / self.site / "images" / f"{self.images.get(node, '')}.tar"
+        return self._hand_out(node, client, token, tar, "built image tar: ./kb build --type tar", image_install=True)
 
     def image_file(self, image: str, client: str) -> Verdict | None:
         """None when `client` is a node that boots `image`: a built image carries the baked node
