@@ -81,6 +81,13 @@ class DiskImage(Frozen):
     initramfs: Literal["dracut", "initramfs-tools"] = "dracut"
 
 
+class Supply(Frozen):
+    """A repository the release's base repos lack and a feature's packages come from."""
+
+    what: str  # the packages as a message names them, e.g. "dlm" or "kmod-drbd9x and drbd9x-utils"
+    repos: tuple[str, ...] = Field(min_length=1)  # any one of these, in the site's repos:, provides them
+
+
 class Release(Frozen):
     name: str
     pretty: str
@@ -91,6 +98,8 @@ class Release(Frozen):
     packages: dict[str, tuple[PackageName, ...]]  # feature -> packages
     services: dict[str, tuple[str, ...]]  # feature -> services to enable
     firstboot: FirstBoot
+    supply: dict[str, tuple[Supply, ...]] = {}  # feature -> repos the site must list for it (lint SUP001)
+    fence_agents: tuple[str, ...] = ()  # what the release's fence-agents installs (lint FEN008)
     diskimage: DiskImage = Field(alias="dib")  # the release file's `dib:`
 
     @property

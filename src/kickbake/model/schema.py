@@ -114,6 +114,11 @@ class FenceDevice(Frozen):
         default_factory=dict,
         description="Agent parameters such as `ip` and `username`; never a password (`passwd_script` is fine).",
     )
+    delay: int | None = Field(
+        None, ge=1, le=300,
+        description="Seconds this device waits before fencing its node (pacemaker `pcmk_delay_base`, cman "
+        "`delay`). In a two-node cluster give it to one device: after a link cut its node wins the fence race.",
+    )
 
 
 class Fencing(Frozen):
