@@ -111,6 +111,16 @@ def demo(c, json=False, build=True, verbose=False, debug=False):
     print(result.build_note, file=sys.stderr)
 
 
+@task(help={**ONE_SITE_HELP, "node": "the node's hostname (required)"})
+@reported
+def show(c, site, node, json=False, debug=False):
+    """One node: its summary line, then what it gets (outputs, bundle files, install path) and its notes."""
+    from kickbake import commands
+    from kickbake.report import print_sites
+
+    print_sites([commands.show_node(site, node)], as_json=json, title="validated", verbose=True)
+
+
 @task(help={**ONE_SITE_HELP, "image": "one image of the site (default: all)", "type": "comma-separated: qcow2,raw,tar",
             "dry_run": "print the exact disk-image-create command and environment, build nothing",
             "layout": "vm (partitioned disk, needs device-mapper) or baremetal (filesystem + kernel/initrd)",

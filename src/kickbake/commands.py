@@ -5,6 +5,7 @@ image it bakes, when it skips the build) lives here too."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 from collections.abc import Callable
@@ -66,6 +67,19 @@ def render_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR,
 
 def validate_sites(site: str | Path | None) -> list[SiteResult]:
     return [pipeline.validate(run) for run in _runs(site, OUTPUT_DIR, None)]
+
+
+def show_node(site_path: str | Path, node: str) -> SiteResult:
+    """One node of a site, validated (rendered into a scratch directory): its summary and details."""
+    result = pipeline.validate(open_site(site_path, OUTPUT_DIR))
+    found = [n for n in result.nodes if n.node == node]
+    if not found:
+        names = [n.node for n in result.nodes]
+        close = difflib.get_close_matches(node, names, n=1)
+        raise BadInput(f"{site_path}: no node {node!r}",
+                       hint=f"did you mean {close[0]}?" if close else f"its nodes: {', '.join(names)}")
+    result.nodes = found
+    return result
 
 
 def pxe_sites(site: str | Path | None, out_root: Path = OUTPUT_DIR,

@@ -25,7 +25,7 @@ from kickbake.render.netboot import netboot_states
 from kickbake.render.netinstall import NetInstall, descriptor_url, render_netinstall
 from kickbake.render.nodes import render_node_bundles
 from kickbake.render.pxe import render_pxe
-from kickbake.render.pxe_view import pxe_site
+from kickbake.render.pxe_view import image_of, pxe_site
 from kickbake.render.secrets import SecretStore
 from kickbake.scratch import scratch_dir
 from kickbake.siterun import SiteRun
@@ -44,6 +44,7 @@ class NodeResult:
     netboot: str | None = None  # install / local; None without a pxe: section
     outputs: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    image: str | None = None  # the baked image its roles boot, if any
 
 
 @dataclass
@@ -162,7 +163,9 @@ def render(run: SiteRun, netboot: dict[str, str] | None = None, regenerate_secre
     site = site_plan.site
     hashes = input_hashes(site_plan.inventory)
     digest = inputs_digest(hashes)
-    results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles) for n in site_plan.nodes}
+    results = {n.hostname: NodeResult(n.hostname, n.release.name, n.node.roles,
+                                      image=image.name if (image := image_of(site_plan, n)) else None)
+               for n in site_plan.nodes}
     with staged_site_output(out_root, site.site) as stage:
         secrets = SecretStore(stage, regenerate_secrets)
         with progress.step(f"{site.site}: node bundles"):

@@ -1,11 +1,10 @@
 """The summary of rendered or validated sites for people: a header per site and one line per node
-(node, release, roles, install path, netboot state, files, notes) that fits the terminal, 80
+(node, release, roles, image, install path, netboot state, notes count) that fits the terminal, 80
 columns for the bundled labs. Details (each output and note) with --verbose; findings and notes
 go to stderr (report.print_sites), so stdout is the answer alone."""
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -13,8 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kickbake.pipeline import NodeResult, SiteResult
 
-COLUMNS = ("node", "release", "roles", "install", "netboot", "files", "notes")
-FILES = re.compile(r"\((\d+) files \+ node\.json\)")
+COLUMNS = ("node", "release", "roles", "image", "install", "netboot", "notes")
 MIN_ROLES = 8  # the roles column gives way first, down to this
 
 
@@ -26,13 +24,9 @@ def install_path(node: NodeResult) -> str:
     return "kickstart+live" if len(kickstarts) > 1 else "kickstart"
 
 
-def file_count(node: NodeResult) -> int:
-    return sum(int(m.group(1)) + 1 if (m := FILES.search(o)) else 1 for o in node.outputs)
-
-
 def _row(node: NodeResult) -> tuple[str, ...]:
-    return (node.node, node.release, ",".join(node.roles), install_path(node), node.netboot or "-",
-            str(file_count(node)), str(len(node.notes)))
+    return (node.node, node.release, ",".join(node.roles), node.image or "-", install_path(node),
+            node.netboot or "-", str(len(node.notes)))
 
 
 def _fit(text: str, width: int) -> str:
@@ -50,7 +44,7 @@ def node_table(nodes: Sequence[NodeResult], width: int = 80) -> list[str]:
         over = 2 + sum(widths) + 2 * (len(COLUMNS) - 1) - width
     if over > 0:
         widths[0] = max(len(COLUMNS[0]), widths[0] - over)
-    numeric = {5, 6}
+    numeric = {6}
     lines = []
     for row in rows:
         if len(row[0]) > widths[0]:
@@ -67,7 +61,8 @@ def site_lines(results: Sequence[SiteResult], title: str, width: int = 80, verbo
     for result in results:
         warnings = len(result.findings)
         where = f", {result.output}" if result.output else ""
-        lines.append(f"{result.site}: {title}, {len(result.nodes)} nodes, "
+        count = len(result.nodes)
+        lines.append(f"{result.site}: {title}, {count} node{'s' * (count != 1)}, "
                      f"{warnings} warning{'s' * (warnings != 1)} (on stderr){where}")
         lines.extend(node_table(result.nodes, width))
         if verbose:
