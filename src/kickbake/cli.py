@@ -55,6 +55,9 @@ class KickbakeTask(Task):
 
     def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
         opts: dict[str, Any] = super().arg_opts(name, default, taken_names)
+        shown = default not in (None, "", True, False) and not isinstance(default, type)
+        if shown and opts.get("help") and "default" not in opts["help"]:
+            opts["help"] = f"{opts['help']} (default: {default})"
         if name in SHORT_FLAGS:
             opts["names"] = [*opts["names"], SHORT_FLAGS[name]]
         return opts

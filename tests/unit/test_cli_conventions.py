@@ -119,3 +119,9 @@ def test_python_dash_m_runs_the_same_program() -> None:
     proc = subprocess.run([sys.executable, "-m", "kickbake", "--version"], cwd=ROOT, env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.stdout == f"kickbake {__version__}\n"
+
+
+def test_task_help_shows_the_defaults_it_uses() -> None:
+    text = " ".join(task_help("serve").split())
+    assert "--address=STRING address to listen on (default: 127.0.0.1)" in text
+    assert "--port=INT TCP port (default: 8080)" in text
