@@ -111,6 +111,22 @@ def demo(c, json=False, build=True, verbose=False, debug=False):
     print(result.build_note, file=sys.stderr)
 
 
+@task(help={**ONE_SITE_HELP, "export": "write the site's secrets to this new tar file (mode 0600)",
+            "import_": "seed output/<site> on this machine with the secrets of an exported tar file"})
+@reported
+def secrets(c, site, export="", import_="", json=False, debug=False):
+    """Move a site's generated keys and passwords between machines, so its nodes keep the ones they hold."""
+    if bool(export) == bool(import_):
+        raise Exit("kickbake: secrets: say --export FILE or --import FILE", code=2)
+    from kickbake import secretsmove
+    from kickbake.report import print_record
+
+    if export:
+        print_record(secretsmove.export_secrets(site, OUTPUT_DIR, Path(export)), as_json=json)
+    else:
+        print_record(secretsmove.import_secrets(site, OUTPUT_DIR, Path(import_)), as_json=json)
+
+
 @task(help={**ONE_SITE_HELP, "node": "the node's hostname (required)"})
 @reported
 def show(c, site, node, json=False, debug=False):
