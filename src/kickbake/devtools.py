@@ -62,6 +62,7 @@ SYSTEM_TOOLS: dict[str, str] = {
     "corosync": "corosync",  # corosync -c FILE -t
     "crm_verify": "pacemaker-cli-utils",  # crm_verify --xml-file
     "lvmconfig": "lvm2",  # lvmconfig --validate
+    "shellcheck": "shellcheck",  # the element scripts (tests/unit/test_elements.py)
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -210,3 +211,34 @@ def test_the_cluster_units_are_disabled_exactly_in_cluster_images(elements: tupl
     if clustered and not on_host:
         pytest.skip("no cluster unit on this host for the script to find")
     assert asked == (on_host if clustered else [])
+
+
+def shell_scripts() -> list[Path]:
+    """Every element script run by a shell: phase scripts and executable static files."""
+    def executable_static(p: Path) -> bool:
+        return "static" in p.relative_to(ELEMENTS).parts and os.access(p, os.X_OK)
+
+    found = [p for p in sorted(ELEMENTS.rglob("*")) if p.is_file()
+             and (p.parent.name.endswith(".d") or executable_static(p))]
+    return [p for p in found if p.read_bytes()[:2] == b"#!" and b"sh" in p.read_bytes().split(b"\n", 1)[0]]
+
+
+def test_element_scripts_pass_shellcheck() -> None:
+    """shellcheck at warning level on every element script (info/style findings are advice)."""
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed (./kb test installs it as root on Debian)")
+    scripts = shell_scripts()
+    assert len(scripts) > 10 and any("local-top" in str(p) for p in scripts)
+    proc = subprocess.run([shellcheck, "-S", "warning", *map(str, scripts)], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+
+
+def test_shellcheck_is_not_a_rubber_stamp(tmp_path: Path) -> None:
+    shellcheck = shutil.which("shellcheck")
+    if shellcheck is None:
+        pytest.skip("shellcheck is not installed")
+    script = tmp_path / "10-broken"
+    script.write_text("#!/bin/bash\nset -eu\nfor f in $(ls /tmp); do rm $f; done\n")
+    assert subprocess.run([shellcheck, "-S", "warning", str(script)], capture_output=True).returncode != 0
