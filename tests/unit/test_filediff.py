@@ -210,3 +210,25 @@ def test_dry_run_shows_the_source_date_epoch_of_the_release_and_pins() -> None:
     locked = LockedSet(Path("site.lock"), "deb", ("bash=5.2.15-2+b2", "drbd-utils=9.22.0-1"))
     spec = build_spec(site_plan, image, layout="baremetal", lock=locked)
     assert reproducible_env(spec) == {"SOURCE_DATE_EPOCH": str(source_date_epoch("debian-12", locked.pins))}
+
+
+def test_the_layer_keeps_the_images_own_resolv_conf(tmp_path: Path) -> None:
+    """kickbake-layer saves the tree before diskimage-builder puts /etc/resolv.conf.ORIG back: it
+    must store that one as resolv.conf (a layer with DIB's build-time copy, mode 777, made every
+    build from the layer ship that copy: the mode differed from a cold build)."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "resolv.conf").write_text("nameserver 10.0.0.1  # the build host's\n")
+    (root / "etc" / "resolv.conf").chmod(0o777)
+    (root / "etc" / "resolv.conf.ORIG").write_text("nameserver 192.0.2.1\n")
+    (root / "etc" / "resolv.conf.ORIG").chmod(0o644)
+    layer = tmp_path / "layer.tar.gz"
+    save = ROOT / "elements" / "kickbake-layer" / "cleanup.d" / "60-kickbake-layer-save"
+    proc = subprocess.run([str(save)], env={**os.environ, "TARGET_ROOT": str(root), "KICKBAKE_LAYER_SAVE": str(layer)},
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(layer) as saved:
+        names = [m.name for m in saved.getmembers() if m.name.startswith("./etc/resolv")]
+        member = saved.getmember("./etc/resolv.conf")
+        text = saved.extractfile(member).read()  # type: ignore[union-attr]
+    assert names == ["./etc/resolv.conf"] and member.mode == 0o644 and text == b"nameserver 192.0.2.1\n"
