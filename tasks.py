@@ -252,6 +252,19 @@ def diff(c, a, b, json=False, debug=False):
     print_diff(record_diff.diff_manifests(a, b), as_json=json)
 
 
+@task(help={"a": "the first tar image (<image>.tar)", "b": "the second tar image", **COMMON_HELP})
+@reported
+def filediff(c, a, b, json=False, debug=False):
+    """Compare two built tar images file by file; exit 1 when a path off docs/reproducible.md's list differs."""
+    from kickbake.record import filediff as record_filediff
+    from kickbake.report import print_filediff
+
+    result = record_filediff.diff_images(a, b)
+    print_filediff(result, as_json=json)
+    if result.undocumented:
+        raise Exit(code=1)
+
+
 @task(help=ONE_SITE_HELP)
 @reported
 def licenses(c, site, json=False, debug=False):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # what is shown is typed; showing it loads none of the stages
     from kickbake.lint import Finding
     from kickbake.pipeline import SiteResult
     from kickbake.record.diff import ManifestDiff
+    from kickbake.record.filediff import FileDiff
     from kickbake.record.lock import LockResult
     from kickbake.validate.tools import FileCheck
 
@@ -155,6 +156,21 @@ def print_diff(result: ManifestDiff, as_json: bool = False) -> None:
     for change in result.changes:
         table.add_row(change.kind, change.name, change.before, change.after)
     Console(highlight=False).print(table if result.changes else "no changes")
+
+
+def print_filediff(result: FileDiff, as_json: bool = False) -> None:
+    if as_json:
+        print_json(result.as_dict())
+        return
+    table = Table(title=f"{result.a} -> {result.b}: {result.files} paths")
+    for column in ("path", "differs in", "why (docs/reproducible.md)"):
+        table.add_column(column)
+    for difference in result.differences:
+        table.add_row(difference.path, ", ".join(difference.aspects), difference.why or "[red]UNDOCUMENTED[/red]")
+    console = Console(highlight=False)
+    console.print(table if result.differences else "no differences")
+    if result.undocumented:
+        console.print(f"{len(result.undocumented)} undocumented: not reproducible")
 
 
 def print_lock(result: LockResult, as_json: bool = False) -> None:

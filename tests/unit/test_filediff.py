@@ -5,8 +5,10 @@ from that list, and SOURCE_DATE_EPOCH follows from the release and the lock's pi
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -232,3 +234,19 @@ def test_the_layer_keeps_the_images_own_resolv_conf(tmp_path: Path) -> None:
         member = saved.getmember("./etc/resolv.conf")
         text = saved.extractfile(member).read()  # type: ignore[union-attr]
     assert names == ["./etc/resolv.conf"] and member.mode == 0o644 and text == b"nameserver 192.0.2.1\n"
+
+
+def test_kb_filediff_exits_1_naming_undocumented_paths(tmp_path: Path) -> None:
+    a = make_tar(tmp_path / "a.tar", BASE)
+    b = make_tar(tmp_path / "b.tar", [*changed(BASE, "./etc/motd", "bye\n"), ("./etc/pacemaker/authkey", "k", {})])
+    kickbake = str(Path(sys.executable).with_name("kickbake"))
+    same = subprocess.run([kickbake, "filediff", str(a), str(a)], capture_output=True, text=True)
+    assert same.returncode == 0 and "no differences" in same.stdout, same.stderr
+    proc = subprocess.run([kickbake, "filediff", "--json", str(a), str(b)], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    answer = json.loads(proc.stdout)
+    assert answer["undocumented"] == ["etc/motd"]
+    assert [(d["path"], d["aspects"], bool(d["why"])) for d in answer["differences"]] == [
+        ("etc/motd", ["sha256"], False), ("etc/pacemaker/authkey", ["added"], True)]  # on the shipped list
+    text = subprocess.run([kickbake, "filediff", str(a), str(b)], capture_output=True, text=True).stdout
+    assert "UNDOCUMENTED" in text and "1 undocumented: not reproducible" in text
