@@ -32,7 +32,7 @@ EXIT_CODES = "exit codes: 0 ok, 1 a check failed (or a tool it ran), 2 bad input
 USAGE = "kickbake [--help | --list | --version] [--project DIR] TASK [--options]"
 
 
-class KickbakeTask(Task):
+class KickbakeTask(Task):  # type: ignore[type-arg]  # invoke's Task is generic only in its stubs
     """An Invoke task whose short flags come from SHORT_FLAGS instead of each option's first free
     letter (which made -d mean --debug, --dry-run or --doc depending on the task)."""
 

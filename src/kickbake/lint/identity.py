@@ -4,6 +4,8 @@ the members of the cluster that locks it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kickbake.lint.engine import RuleResult, Severity, rule
 from kickbake.lint.views import (
     cluster_named,
@@ -16,9 +18,10 @@ from kickbake.lint.views import (
     volume_groups,
 )
 from kickbake.model.plan import SitePlan
+from kickbake.model.schema import Cluster, DrbdResource, VolumeGroup
 
 
-def _vg_resources(plan: SitePlan):
+def _vg_resources(plan: SitePlan) -> Iterator[tuple[int, VolumeGroup, Cluster, int, DrbdResource]]:
     """(vg index, vg, its cluster, drbd index, resource) for every shared VG on a DRBD device."""
     for i, vg in volume_groups(plan):
         cluster = cluster_named(plan, vg.cluster)

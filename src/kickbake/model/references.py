@@ -4,7 +4,7 @@ addresses that must sit in their network. Cluster semantics live in kickbake.lin
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from kickbake.errors import Problem
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from kickbake.model.load import Inventory
 
 Loc = tuple[str | int, ...]
+Reference = tuple[Loc, str, str]  # (where, what is wrong, what to change): one reference finding
 FQDN_MAX = 253
 UNKNOWN_LISTED = 12  # names a "not defined" hint lists
 DM_NAME_MAX = 127  # device-mapper's DM_NAME_LEN (128) with its NUL
@@ -51,7 +52,7 @@ def _unknown(loc: Loc, what: str, name: str, known: Iterable[str]) -> tuple[Loc,
     return loc, f"{what} {name!r} is not defined", hint
 
 
-def _networks(inv: Inventory):
+def _networks(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     yield from _duplicates(((("networks", i, "name"), n.name) for i, n in enumerate(site.networks)), "network")
     for i, net in enumerate(site.networks):
@@ -63,7 +64,7 @@ def _networks(inv: Inventory):
             )
 
 
-def _nodes(inv: Inventory):
+def _nodes(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     nets = {n.name: n for n in site.networks}
     yield from _duplicates(((("nodes", i, "hostname"), n.hostname) for i, n in enumerate(site.nodes)), "hostname")
@@ -110,7 +111,7 @@ def _nodes(inv: Inventory):
     yield from _duplicates(addrs, "address")
 
 
-def _releases(inv: Inventory):
+def _releases(inv: Inventory) -> Iterator[Reference]:
     site, known = inv.site, inv.releases
     from pykickstart.version import versionMap
 
@@ -134,7 +135,7 @@ def _releases(inv: Inventory):
             )
 
 
-def _repos(inv: Inventory):
+def _repos(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     yield from _duplicates(((("repos", i), name) for i, name in enumerate(site.repos)), "repo")
     for i, name in enumerate(site.repos):
@@ -149,7 +150,7 @@ def _repos(inv: Inventory):
             )
 
 
-def _members(inv: Inventory, loc: Loc, members: tuple[str, ...]):
+def _members(inv: Inventory, loc: Loc, members: tuple[str, ...]) -> Iterator[Reference]:
     hostnames = {n.hostname for n in inv.site.nodes}
     yield from _duplicates((((*loc, j), m) for j, m in enumerate(members)), "member")
     for j, member in enumerate(members):
@@ -204,7 +205,7 @@ def _member_addresses(inv: Inventory, loc: Loc, members: tuple[str, ...], networ
             f"{instead}give {m} an interface with an address on {network}")
 
 
-def _clusters(inv: Inventory):
+def _clusters(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     nets = {n.name for n in site.networks}
     yield from _duplicates(((("clusters", i, "name"), c.name) for i, c in enumerate(site.clusters)), "cluster")
@@ -233,7 +234,7 @@ def _clusters(inv: Inventory):
                     )
 
 
-def _drbd(inv: Inventory):
+def _drbd(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     nets = {n.name for n in site.networks}
     yield from _duplicates(((("drbd", i, "name"), r.name) for i, r in enumerate(site.drbd)), "DRBD resource")
@@ -269,7 +270,7 @@ def _drbd(inv: Inventory):
                 )
 
 
-def _volume_groups(inv: Inventory):
+def _volume_groups(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     clusters = {c.name for c in site.clusters}
     yield from _duplicates(((("volume_groups", i, "name"), v.name) for i, v in enumerate(site.volume_groups)), "VG")
@@ -296,7 +297,7 @@ def _volume_groups(inv: Inventory):
             )
 
 
-def _images(inv: Inventory):
+def _images(inv: Inventory) -> Iterator[Reference]:
     site = inv.site
     yield from _duplicates(((("images", i, "name"), m.name) for i, m in enumerate(site.images)), "image")
     for i, image in enumerate(site.images):
@@ -312,7 +313,7 @@ def _images(inv: Inventory):
             )
 
 
-def _pxe(inv: Inventory):
+def _pxe(inv: Inventory) -> Iterator[Reference]:
     pxe = inv.site.pxe
     if pxe is None:
         return

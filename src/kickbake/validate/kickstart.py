@@ -35,7 +35,7 @@ class KickstartFinding:
         return f"line {self.line} (from {self.template}): {self.message}: {self.text.strip()!r}"
 
 
-class _LineTrackingParser(KickstartParser):
+class _LineTrackingParser(KickstartParser):  # type: ignore[misc]  # pykickstart ships no types
     """Records each parse warning with the line of the command that raised it (pykickstart's
     warnings carry no line number)."""
 
