@@ -141,13 +141,17 @@ def write_bundle(tmp_path: Path, steps: list[dict]) -> Path:
 
 def test_once_steps_are_stamped_and_a_failure_stops_the_run(tmp_path: Path, monkeypatch) -> None:
     ran: list[str] = []
-    monkeypatch.setitem(agent.ACTIONS, "run", lambda ctx, args: ran.append(args["argv"][0]) or "ok")
+    def run(ctx, args):
+        ran.append(args["argv"][0])
+        return "ok"
+
+    monkeypatch.setitem(agent.ACTIONS, "run", run)
 
     def fail(ctx, args):
         raise actions.StepFailed("peer not there")
 
     monkeypatch.setitem(agent.ACTIONS, "drbd-wait-connected", fail)
-    steps = [{"id": "a", "action": "run", "args": {"argv": ["a"]}, "once": True},
+    steps: list[dict] = [{"id": "a", "action": "run", "args": {"argv": ["a"]}, "once": True},
              {"id": "b", "action": "drbd-wait-connected", "args": {}},
              {"id": "c", "action": "run", "args": {"argv": ["c"]}}]
     bundle = write_bundle(tmp_path, steps)
@@ -186,7 +190,11 @@ def test_install_files_is_atomic_with_mode(tmp_path: Path) -> None:
 
 def test_main_writes_the_done_stamp_once_and_then_does_nothing(tmp_path: Path, monkeypatch) -> None:
     ran: list[str] = []
-    monkeypatch.setitem(agent.ACTIONS, "run", lambda ctx, args: ran.append("x") or "ok")
+    def run(ctx, args):
+        ran.append("x")
+        return "ok"
+
+    monkeypatch.setitem(agent.ACTIONS, "run", run)
     bundle = tmp_path / "usr" / "share" / "kickbake" / "site" / "nodes" / "n1"
     bundle.mkdir(parents=True)
     (bundle / "node.json").write_text(json.dumps({"node": "n1", "files": [], "steps": [

@@ -91,9 +91,9 @@ def test_a_release_whose_handler_pykickstart_lacks_is_refused(monkeypatch) -> No
     from kickbake.model.catalog import load_releases
 
     releases = dict(load_releases())
-    future = releases["fedora-15"].model_copy(
-        update={"kickstart": releases["fedora-15"].kickstart.model_copy(update={"handler": "F99"})}
-    )
+    dialect = releases["fedora-15"].kickstart
+    assert dialect is not None
+    future = releases["fedora-15"].model_copy(update={"kickstart": dialect.model_copy(update={"handler": "F99"})})
     monkeypatch.setattr(load_module, "load_releases", lambda: {**releases, "fedora-15": future})
     with pytest.raises(BadInput) as caught:
         load_site(SITES / "lab-legacy.yml")

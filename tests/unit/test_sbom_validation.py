@@ -70,7 +70,7 @@ def test_components_copied_from_a_template_serialize_like_constructed_ones(manif
     from cyclonedx.model.component import Component
     from cyclonedx.output.json import JsonV1Dot6
 
-    def bom_with(make) -> dict:  # type: ignore[no-untyped-def]
+    def bom_with(make) -> dict:
         bom = cyclonedx.build_bom(manifest, [])
         for record in RECORDS:
             bom.components.add(make(record))
