@@ -1,4 +1,4 @@
-"""ID1 (DOMAIN.md 2.1): a node's `uname -n` is its DRBD `on` name and its cluster node name.
+"""ID1: a node's `uname -n` is its DRBD `on` name (drbd.conf(5), "on host-name") and its cluster node name.
 
 drbdadm 8.4 picks its `on` section by the exact uname -n: on a node named drbd-node1.lab.example,
 `on drbd-node1` gives "'r0' not defined in your config (for this host)" (drbd-utils 9.22 with

@@ -138,7 +138,7 @@ def write_lock(path: Path, site: str, image: str, requested: list[str], base: li
          "repo": "debian-12", "checksum": "sha256:" + "b" * 64, "location": "pool/main/g/glibc/libc6.deb"},
     ]
     lock = {"format": "kickbake-lock/1", "site": site, "images": {image: {
-        "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {"debian-12": "host-mirror:"}, "groups": [],
+        "kind": "deb", "arch": "amd64", "release": "debian-12", "repos": {"debian-12": "host-mirror:"},
         "requested": requested, "base": base, "bootstrap": bootstrap, "packages": packages}}}
     path.write_text(json.dumps(lock))
 

@@ -153,9 +153,6 @@ def lock_images(site: str, requests: list[ImageRequest], cache: Path) -> dict[st
             "requested": sorted(request.packages),
             "base": list(request.base),
             "bootstrap": request.bootstrap,
-            # comps groups (@core) are not in rpm-md primary data: libsolv cannot expand them;
-            # they are listed so the build installs them with the pinned set (see NOTES)
-            "groups": sorted(p for p in request.packages if p.startswith("@")),
             "packages": resolve(request, cache),
         }
     return {"format": FORMAT, "site": site, "images": images}
