@@ -54,7 +54,9 @@ def test_render_bad_site_writes_nothing(tmp_path: Path) -> None:
 def test_warnings_do_not_block() -> None:
     result = kickbake("validate", "--site", "sites/lab-debian.yml")
     assert result.returncode == 0, result.stderr
-    assert "sites/lab-debian.yml:59: FEN001 warning: clusters[0].fencing.mode: " in result.stdout
+    # warnings go to stderr (issue 17 item 5): stdout is the summary alone
+    assert "sites/lab-debian.yml:59: FEN001 warning: clusters[0].fencing.mode: " in result.stderr
+    assert "FEN001" not in result.stdout and result.stdout.startswith("lab-debian: validated, 3 nodes, ")
 
 
 def test_rules_lists_the_registry_as_json() -> None:
