@@ -14,7 +14,7 @@ from invoke import Exit
 
 from kickbake.cli import task
 from kickbake.errors import KickbakeError
-from kickbake.paths import OUTPUT_DIR
+from kickbake.paths import LOCKS_DIR, OUTPUT_DIR
 
 # Each task imports the library it calls in its body, so `./kb --list`, `--help` and every task
 # start without loading what other tasks need (the SBOM libraries, pykickstart, the model):
@@ -238,7 +238,7 @@ def lock(c, site, update=False, json=False, debug=False):
     from kickbake.record import lock as record_lock
     from kickbake.report import print_lock
 
-    print_lock(record_lock.lock_site(site, update=update), as_json=json)
+    print_lock(record_lock.lock_site(site, update=update, repos_dir=LOCKS_DIR), as_json=json)
 
 
 @task(help={"a": "manifest file or image id (the older)", "b": "manifest file or image id (the newer)",
@@ -282,7 +282,7 @@ def mirror(c, site, json=False, debug=False):
     from kickbake.record import site as record_site
     from kickbake.report import print_record
 
-    print_record(record_site.mirror_site(site, OUTPUT_DIR, progress=_progress()), as_json=json)
+    print_record(record_site.mirror_site(site, OUTPUT_DIR, repos_dir=LOCKS_DIR, progress=_progress()), as_json=json)
 
 
 @task(help={**ONE_SITE_HELP, "image": "image name (with --root and --image-file)",

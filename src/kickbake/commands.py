@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from kickbake import pipeline
 from kickbake.errors import BadInput, KickbakeError, Problem
-from kickbake.paths import BUNDLED_SITES, OUTPUT_DIR, PROJECT_ROOT, SITE_PROJECT, SITES_DIR
+from kickbake.paths import BUNDLED_SITES, LOCKS_DIR, OUTPUT_DIR, PROJECT_ROOT, SITE_PROJECT, SITES_DIR
 from kickbake.pipeline import SiteResult
 from kickbake.progress import Progress
 from kickbake.siterun import SiteRun, open_site
@@ -107,12 +107,14 @@ def build_site(site_path: str | Path, image: str | None = None, types: tuple[str
     and nothing else (an offline rebuild); with dry_run only the exact commands."""
     from kickbake.build import BuildOptions
 
-    options = BuildOptions(image, types, layout, dry_run, lock_path, from_mirror, force)
-    return pipeline.build(open_site(site_path, out_root, progress), options)
+    run = open_site(site_path, out_root, progress)
+    lock = lock_path or LOCKS_DIR / f"{run.site}.lock"
+    return pipeline.build(run, BuildOptions(image, types, layout, dry_run, lock, from_mirror, force))
 
 
 def plan_site(site_path: str | Path, out_root: Path = OUTPUT_DIR, lock_path: Path | None = None) -> list[ImagePlan]:
-    return pipeline.plan_builds(open_site(site_path, out_root), lock_path)
+    run = open_site(site_path, out_root)
+    return pipeline.plan_builds(run, lock_path or LOCKS_DIR / f"{run.site}.lock")
 
 
 def missing_build_tools() -> list[str]:
@@ -144,8 +146,9 @@ def demo_build(out_root: Path = OUTPUT_DIR, progress: Progress | None = None,
     run = run or open_site(SITES_DIR / f"{DEMO_BUILD_SITE}.yml", out_root, progress)
     # the lab's lock follows this host's Debian mirror, so it is made here (kept when current)
     with run.progress.step(f"{DEMO_BUILD_SITE}: lock the image package sets"):
-        locked = lock_site(run.source)
-    results = pipeline.build_rendered(run, BuildOptions(image=DEMO_BUILD_IMAGE))
+        locked = lock_site(run.source, repos_dir=LOCKS_DIR)
+    results = pipeline.build_rendered(run, BuildOptions(image=DEMO_BUILD_IMAGE,
+                                                        lock_path=LOCKS_DIR / f"{DEMO_BUILD_SITE}.lock"))
     built = ", ".join(f"{r.image} up to date" if r.cached else
                       f"{r.image} in {r.seconds:.0f}s ({r.record.get('packages', 0)} packages recorded)"
                       for r in results)

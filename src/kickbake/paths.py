@@ -35,4 +35,6 @@ ELEMENTS_DIR = PROJECT_ROOT / "elements"
 SITES_DIR = PROJECT_ROOT / "sites"  # the bundled labs
 SITE_PROJECT = _site_project()
 OUTPUT_DIR = Path(os.environ.get("KICKBAKE_OUTPUT") or SITE_PROJECT / "output")
+# <site>.lock files: the project's repos/ (kickbake's own repos/ for the bundled labs)
+LOCKS_DIR = REPOS_DIR if SITE_PROJECT.resolve() == PROJECT_ROOT.resolve() else SITE_PROJECT / "repos"
 BUNDLED_SITES = ("lab-legacy", "lab-el9", "lab-debian")

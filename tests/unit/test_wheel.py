@@ -96,3 +96,16 @@ def test_python_dash_m_and_the_task_list_work_installed(installed: Path, tmp_pat
     missing = run([installed / "kickbake", "--project", tmp_path / "nope", "--list"], tmp_path)
     assert (missing.returncode, missing.stderr.strip()) == (2, f"kickbake: --project {tmp_path / 'nope'}: "
                                                                "not a directory")
+
+
+def test_a_projects_locks_are_its_own(installed: Path, tmp_path: Path) -> None:
+    project = tmp_path / "locked-project"
+    (project / "sites").mkdir(parents=True)
+    text = (ROOT / "sites" / "lab-el9.yml").read_text().replace("site: lab-el9\n", "site: my-lab\n", 1)
+    (project / "sites" / "my-lab.yml").write_text(text)
+    where = run([installed / "python", "-c", "import kickbake.paths as p; print(p.LOCKS_DIR)"], project)
+    assert Path(where.stdout.strip()) == project / "repos"
+    assert run([installed / "kickbake", "render"], project).returncode == 0
+    mirrored = run([installed / "kickbake", "mirror", "--site", "sites/my-lab.yml"], project)
+    assert mirrored.returncode == 2  # the project's lock, not one inside the installed package
+    assert f"{project / 'repos' / 'my-lab.lock'}: no such file" in mirrored.stderr
