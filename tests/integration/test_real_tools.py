@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from kickbake.model import load_site, plan
+from kickbake.model.clusterview import BY_RES_NAME
 from kickbake.validate.cib import check_cib
 from kickbake.validate.clusterconf import check_cluster_conf
 from kickbake.validate.corosync import check_corosync
-from kickbake.validate.drbd import check_drbd
+from kickbake.validate.drbd import check_drbd, udev_by_res
 from kickbake.validate.lvmconf import check_lvm_current, check_lvm_legacy
 from kickbake.validate.novaconf import check_nova_conf
 from kickbake.validate.tools import check_site_output
@@ -243,3 +244,13 @@ def test_nova_conf_checker_rejects(site: str, old: str, new: str, message: str, 
     edit(nova, old, new)
     ok, said = check_nova_conf(nova, view)
     assert not ok and message in said and "test-" not in said  # never shows a password
+
+
+@pytest.mark.parametrize(("site", "dialect"), [("lab-legacy", "8.3"), ("lab-debian", "8.4"), ("lab-el9", "9")])
+def test_udev_names_the_device_as_the_lint_expects(site: str, dialect: str, out_root: Path, tmp_path: Path) -> None:
+    # DRBD021 accepts exactly the by-res name drbdadm sh-udev (what udev links) gives the rendered resource
+    require_tool("drbdadm")
+    require_netns()
+    etc = copy_node(render(SITES / f"{site}.yml", out_root), "drbd-node1", tmp_path)
+    expected = BY_RES_NAME[dialect].format(res="r0")
+    assert udev_by_res(etc, "drbd-node1", IPv4Address("10.0.0.1"), dialect, 0) == expected

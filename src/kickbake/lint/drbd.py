@@ -1,7 +1,8 @@
 """DRBD rules about roles and fencing: what dual-primary needs, and how a peer is fenced.
 
 Sources: drbd.conf(5) 8.3/8.4/9, drbdsetup options (allow-two-primaries), the DRBD 9 user's
-guide chapter on dual-primary mode, drbdadm 8.x (become-primary-on both check)."""
+guide chapter on dual-primary mode, drbdadm 8.x (become-primary-on both check), the DRBD 8.4 and
+9 user's guides on resource-level fencing through the CIB (crm-fence-peer.sh / .9.sh)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,10 @@ _HANDLER_STACK = {
     "crm-fence-peer.sh": Stack.CURRENT, "crm-fence-peer.9.sh": Stack.CURRENT,
     "stonith_admin-fence-peer.sh": Stack.CURRENT,
 }
+# the CIB handlers exist per DRBD generation: the 8.4 user's guide ("Resource-level fencing using
+# the Cluster Information Base") names crm-fence-peer.sh, the DRBD 9 guide crm-fence-peer.9.sh,
+# which reads DRBD 9's per-peer state (node-ids); each misreads the other's environment
+_HANDLER_DRBD = {"crm-fence-peer.sh": "8.x", "crm-fence-peer.9.sh": "9"}
 
 
 @rule("DRBD001", Severity.ERROR, "dual-primary needs protocol C")
@@ -142,14 +147,35 @@ def handler_matches_stack(plan: SitePlan) -> RuleResult:
             if cluster is not None and stack is not None and stack is not cluster.stack:
                 why = (f"{script} fences through a {stack.value} cluster, "
                        f"but {member}'s cluster is {cluster.stack.value}")
-            elif script == "crm-fence-peer.9.sh" and drbd != "9":
-                why = f"crm-fence-peer.9.sh is for DRBD 9, {member} runs DRBD {drbd}"
+            elif script in _HANDLER_DRBD and (drbd == "9") != (_HANDLER_DRBD[script] == "9"):
+                why = f"{script} is for DRBD {_HANDLER_DRBD[script]}, {member} runs DRBD {drbd}"
             else:
                 continue
             yield ("drbd", r, "fence_peer_handler"), f"{why}: the handler cannot fence", (
                 "remove fence_peer_handler to use the release's handler"
             )
             break
+
+
+@rule("DRBD020", Severity.ERROR, "dual-primary on cman promotes both nodes at boot")
+def cman_dual_primary_promotes(plan: SitePlan) -> RuleResult:
+    """On the cman/clvmd stack no pacemaker promotes DRBD: only the drbd init script does, and it
+    makes a node primary at start only with `startup { become-primary-on both; }` (drbd.conf(5)
+    8.3/8.4 become-primary-on). Without it both nodes come up Secondary after every reboot, clvmd
+    cannot open the PV and the shared VG stays down until someone runs `drbdadm primary`."""
+    for r, res in resources(plan):
+        if not two_primaries(res) or become_primary_on_both(res):
+            continue
+        legacy = sorted(m for m in known_nodes(plan, res.members)
+                        if (c := cluster_of(plan, m)) is not None and c.stack is Stack.LEGACY
+                        and dialect(node_view(plan, m).release) != "9")
+        if legacy:
+            yield ("drbd", r, "become_primary_on_both"), (
+                f"{res.name} is dual-primary on the cman stack of {', '.join(legacy)} without become-primary-on "
+                "both: nothing promotes it at boot, so after every reboot both nodes stay Secondary and "
+                "the shared VG on it stays down"
+            ), ("remove become_primary_on_both: false (dual-primary defaults to both)"
+                if explicit(res, "become_primary_on_both") else "set become_primary_on_both: true")
 
 
 @rule("DRBD018", Severity.WARNING, "the cluster ring is not the DRBD replication link alone")

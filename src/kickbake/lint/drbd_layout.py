@@ -3,7 +3,8 @@ carries replication, and which DRBD versions can talk to each other.
 
 Checked against drbdadm 9.22 (`dump all` with the 8.4 and the 9 parser): a shared minor and a
 shared address:port are refused there too (rc 10, 'conflicting use of device-minor' / 'of IP');
-a backing disk used by two resources is NOT caught by drbdadm, only here (DRBD012)."""
+a backing disk used by two resources is NOT caught by drbdadm, only here (DRBD012), and neither
+parser checks a minor against the module's limit (DRBD019: /dev/drbd1048576 dumps with rc 0)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,18 @@ from kickbake.lint.engine import RuleResult, Severity, rule
 from kickbake.lint.views import (
     SERVICE_TCP_PORTS,
     address_on,
+    by_res_name,
     dialect,
     index,
     known_nodes,
     minor,
     node_loc,
+    node_view,
     releases_of,
     resources,
+    volume_groups,
 )
+from kickbake.model.clusterview import BY_RES_NAME
 from kickbake.model.plan import SitePlan
 from kickbake.model.schema import DrbdResource
 from kickbake.model.types import DiskUse, NetworkPurpose
@@ -126,3 +131,61 @@ def drbd_disk_used(plan: SitePlan) -> RuleResult:
                 yield (*node_loc(plan, view.hostname), "disks", j, "use"), (
                     f"/dev/{disk.name} on {view.hostname} is marked use: drbd but backs no DRBD resource"
                 ), "add the node to a DRBD resource on this disk, or mark it use: data or unused"
+
+
+# 8.4 and 9 allocate minors as the kernel's dev_t allows (20 minor bits; drbd.conf(5) 8.4
+# minor-count "from 1 to 1048575" is only a sizing hint there)
+_MINOR_BITS_LIMIT = 1 << 20
+
+
+def _minor_limit(drbd: str, resources_on_host: int) -> tuple[int, str]:
+    """(first minor that does not exist, why). DRBD 8.3 sizes its minor table once, at module
+    load: minor-count, by default 11 more than the resources configured but at least 32, at most
+    255 (drbd.conf(5) 8.3 minor-count); kickbake renders no minor-count."""
+    if drbd == "8.3":
+        count = min(255, max(32, resources_on_host + 11))
+        return count, (f"DRBD 8.3 loads with minor_count {count} (11 more than the host's "
+                       f"{resources_on_host} resource(s), at least 32, at most 255)")
+    return _MINOR_BITS_LIMIT, f"DRBD {drbd} minors stop at {_MINOR_BITS_LIMIT - 1} (20 minor bits)"
+
+
+@rule("DRBD019", Severity.ERROR, "a DRBD minor is within the module's limit")
+def minor_in_range(plan: SitePlan) -> RuleResult:
+    for r, res in resources(plan):
+        number = minor(res)
+        for member in known_nodes(plan, res.members):
+            limit, why = _minor_limit(dialect(node_view(plan, member).release), len(index(plan).by_member[member]))
+            if number is not None and number >= limit:
+                yield ("drbd", r, "device"), (
+                    f"{res.device} of {res.name} on {member}: {why}, so the device cannot be created"
+                ), f"use a minor below {limit} (/dev/drbd0, /dev/drbd1, ...)"
+                break
+
+
+@rule("DRBD021", Severity.ERROR, "a PV named /dev/drbd/by-res/... is the name udev creates")
+def by_res_name_exists(plan: SitePlan) -> RuleResult:
+    """udev names a DRBD device /dev/drbd/by-res/<res> when the resource has one implicit volume
+    (8.3, which has no volumes) and /dev/drbd/by-res/<res>/<volume> with explicit volumes or
+    udev-always-use-vnr (drbd.conf(5) 9 `device` and `udev-always-use-vnr`; drbd-utils'
+    drbd.rules). kickbake renders 8.4 with `volume 0` and 9 with udev-always-use-vnr."""
+    for i, vg in volume_groups(plan):
+        for j, device in enumerate(vg.devices):
+            named = by_res_name(device)
+            if named is None:
+                continue
+            found = index(plan).by_name.get(named[0])
+            if found is None:
+                yield ("volume_groups", i, "devices", j), (
+                    f"{device} names DRBD resource {named[0]}, which this site does not define"
+                ), "name a resource under drbd, or write its /dev/drbdN"
+                continue
+            res = found[1]
+            members = known_nodes(plan, res.members)
+            if not members:
+                continue
+            expected = BY_RES_NAME[dialect(node_view(plan, members[0]).release)].format(res=res.name)
+            if device != expected:
+                yield ("volume_groups", i, "devices", j), (
+                    f"udev names {res.device} of {res.name} {expected} on "
+                    f"DRBD {dialect(node_view(plan, members[0]).release)}: {device} never exists"
+                ), f"write {expected} or {res.device}"

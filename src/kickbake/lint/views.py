@@ -6,6 +6,7 @@ rendered, not a second reading of the inventory."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,6 +28,8 @@ from kickbake.model.types import Stack
 
 Loc = tuple[str | int, ...]
 
+_BY_RES = re.compile(r"/dev/drbd/by-res/(?P<res>[^/]+)(?:/(?P<volume>[0-9]+))?")
+
 
 def explicit(model: BaseModel, field: str) -> bool:
     """True when the inventory wrote the field, as opposed to taking its default."""
@@ -45,6 +48,7 @@ class _Index:
     cluster_index: dict[str, int]
     clusters: dict[str, Cluster]
     by_device: dict[str, list[tuple[int, DrbdResource]]]
+    by_name: dict[str, tuple[int, DrbdResource]]
     by_member: dict[str, list[tuple[int, DrbdResource]]]
     shared_vgs: dict[str, list[tuple[int, VolumeGroup]]]
 
@@ -73,6 +77,7 @@ def index(plan: SitePlan) -> _Index:
         cluster_index={c.name: i for i, c in enumerate(plan.site.clusters)},
         clusters={c.name: c for c in plan.site.clusters},
         by_device=by_device,
+        by_name={r.name: (i, r) for i, r in reversed(list(enumerate(plan.site.drbd)))},
         by_member=by_member,
         shared_vgs=shared,
     )
@@ -154,9 +159,20 @@ def another_network_hint(plan: SitePlan, hostnames: tuple[str, ...], besides: st
     return f"e.g. {others[0]}" if others else "give the members a second network first"
 
 
+def by_res_name(device: str) -> tuple[str, str | None] | None:
+    """/dev/drbd/by-res/<res>[/<volume>] -> (res, volume or None): the names udev gives a DRBD
+    device besides /dev/drbdN (drbd.conf(5) 9 `device`, `udev-always-use-vnr`)."""
+    match = _BY_RES.fullmatch(device)
+    return None if match is None else (match["res"], match["volume"])
+
+
 def drbd_of_device(plan: SitePlan, device: str, vg: VolumeGroup | None = None) -> tuple[int, DrbdResource] | None:
-    """The DRBD resource behind a VG's device. Minors are per host, so several resources may be
-    /dev/drbd0; the one whose members overlap the VG's cluster wins."""
+    """The DRBD resource behind a VG's device: /dev/drbdN, or a /dev/drbd/by-res/<res> name of
+    it (either form; DRBD021 says which one udev creates). Minors are per host, so several
+    resources may be /dev/drbd0; the one whose members overlap the VG's cluster wins."""
+    named = by_res_name(device)
+    if named is not None:
+        return index(plan).by_name.get(named[0])
     cluster = cluster_named(plan, vg.cluster) if vg is not None else None
     if cluster is not None:
         near = sorted({

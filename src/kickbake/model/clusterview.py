@@ -70,6 +70,12 @@ class DrbdHostView:
 # DRBD 8.3/8.4 nodes of their time ship hmac(sha1); DRBD 9 documents sha256
 CRAM_HMAC_ALG = {"8.3": "sha1", "8.4": "sha1", "9": "sha256"}
 
+# The udev name of a rendered resource's device, by dialect (drbd.conf(5) 9 `device` and
+# `udev-always-use-vnr`): 8.3 has no volumes (/dev/drbd/by-res/<res>); the 8.4 template writes
+# `volume 0` and the 9 one sets udev-always-use-vnr, so both get /dev/drbd/by-res/<res>/0.
+BY_RES_NAME = {"8.3": "/dev/drbd/by-res/{res}", "8.4": "/dev/drbd/by-res/{res}/0", "9": "/dev/drbd/by-res/{res}/0"}
+UDEV_ALWAYS_USE_VNR = {"8.3": False, "8.4": False, "9": True}
+
 
 @dataclass(frozen=True)
 class DrbdView:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kickbake.model.clusterview import ClusterView, DrbdView, lvm_filters
+from kickbake.model.clusterview import UDEV_ALWAYS_USE_VNR, ClusterView, DrbdView, lvm_filters
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import VolumeGroup
 from kickbake.model.types import FencingMode, Stack
@@ -94,7 +94,7 @@ def drbd_files(plan: SitePlan, resource: DrbdView, secrets: SecretStore) -> tupl
 def drbd_common_file(plan: SitePlan, dialect: str) -> SharedFile:
     return SharedFile(
         "/etc/drbd.d/global_common.conf",
-        _render("drbd/global_common.conf.j2", plan, dialect=dialect),
+        _render("drbd/global_common.conf.j2", plan, dialect=dialect, always_vnr=UDEV_ALWAYS_USE_VNR[dialect]),
     )
 
 

@@ -45,3 +45,18 @@ def check_drbd(etc: Path, hostname: str, address: IPv4Address, dialect: str) -> 
     resources = proc.stdout.count("\nresource ")
     detail = f"drbdadm {DRIVER_VERSION[dialect]} parser: {resources} resource(s) for {hostname}"
     return True, f"{detail}; {said}" if said else detail
+
+
+def udev_by_res(etc: Path, hostname: str, address: IPv4Address, dialect: str, minor: int) -> str | None:
+    """The /dev/drbd/by-res/... name udev gives /dev/drbd<minor> on this node: drbd-utils' udev
+    rule imports `drbdadm sh-udev minor-%m` and links SYMLINK_BY_RES, or drbd/by-res/$RESOURCE
+    when drbdadm exports no SYMLINK (drbdadm-84 prints RESOURCE=r0/0); None when it names none."""
+    with tempfile.TemporaryDirectory(prefix="kickbake-drbd-") as tmp:
+        conf = Path(tmp) / "drbd.conf"
+        conf.write_text(_drbd_conf(etc.resolve()))
+        env = {"__DRBD_NODE__": hostname, "DRBD_DRIVER_VERSION_OVERRIDE": DRIVER_VERSION[dialect]}
+        proc = run_as_node(["drbdadm", "-c", str(conf), "sh-udev", f"minor-{minor}"], hostname, address, env=env)
+    said = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+    if "SYMLINK_BY_RES" in said:
+        return f"/dev/{said['SYMLINK_BY_RES']}"
+    return f"/dev/drbd/by-res/{said['RESOURCE']}" if said.get("RESOURCE") else None
