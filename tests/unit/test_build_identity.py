@@ -99,3 +99,16 @@ def test_plan_json_is_a_job_list(tmp_path: Path, flag: str) -> None:
     plan = json.loads(proc.stdout)
     assert plan["stale"] == ["storage-node", "controller"]
     assert {i["image"]: i["state"] for i in plan["images"]} == {"storage-node": "stale", "controller": "stale"}
+
+
+def test_an_element_changed_within_one_process_changes_its_hash(tmp_path: Path) -> None:
+    """A test session or build loop that builds twice must see an element edited in between (a
+    per-process cache gave the second build the first one's image id)."""
+    from kickbake.build.identity import elements_sha256
+
+    script = tmp_path / "kb-element" / "install.d" / "10-kb-element"
+    script.parent.mkdir(parents=True)
+    script.write_text("#!/bin/bash\nset -eu\necho one\n")
+    first = elements_sha256(("kb-element",), tmp_path)
+    script.write_text("#!/bin/bash\nset -eu\necho two\n")
+    assert elements_sha256(("kb-element",), tmp_path) != first

@@ -173,7 +173,7 @@ def test_the_element_normalises_a_tree(tmp_path: Path) -> None:
     files = {"etc/passwd": "root:x:0:0\n", "etc/passwd-": "old\n", "var/lib/dpkg/status-old": "old\n",
              "var/cache/ldconfig/aux-cache": "inodes\n", "var/cache/apt/pkgcache.bin": "cache\n",
              "var/log/apt/term.log": "Setting up\n", "var/log/journal/abc/system.journal": "j\n",
-             "usr/bin/old": "packaged long ago\n"}
+             "run/blkid/blkid.tab": "<device/>\n", "usr/bin/old": "packaged long ago\n"}
     for relative, text in files.items():
         (root / relative).parent.mkdir(parents=True, exist_ok=True)
         (root / relative).write_text(text)

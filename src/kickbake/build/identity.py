@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from functools import cache
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -42,9 +41,10 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-@cache
 def _tree_sha256(directory: Path) -> str:
-    """sha256 over every file (relative path, mode, content) below `directory`."""
+    """sha256 over every file (relative path, mode, content) below `directory`. Not cached: a
+    process that builds twice (a test session, a build loop) must see an element that changed in
+    between (a cached hash gave a changed element the old image id)."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() or p.is_symlink()):
         data = os.readlink(path).encode() if path.is_symlink() else path.read_bytes()
