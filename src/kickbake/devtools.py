@@ -61,6 +61,12 @@ SYSTEM_TOOLS: dict[str, str] = {
     "drbdadm": "drbd-utils",  # drbdadm dump per node (8.3/8.4/9 parsers)
     "corosync": "corosync",  # corosync -c FILE -t
     "crm_verify": "pacemaker-cli-utils",  # crm_verify --xml-file
+    # the CIB's agents against their metadata (issue 14): crm_resource --show-metadata, stonith_admin --metadata
+    "crm_resource": "pacemaker-cli-utils",
+    "stonith_admin": "pacemaker-cli-utils",
+    "/usr/lib/ocf/resource.d/heartbeat/LVM-activate": "resource-agents",
+    "/usr/lib/ocf/resource.d/pacemaker/controld": "pacemaker-resource-agents",
+    "fence_ipmilan": "fence-agents",
     "lvmconfig": "lvm2",  # lvmconfig --validate
     "shellcheck": "shellcheck",  # the element scripts (tests/unit/test_elements.py)
 }

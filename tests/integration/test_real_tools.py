@@ -13,6 +13,7 @@ import pytest
 
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import BY_RES_NAME
+from kickbake.validate.agents import check_agents, primitives
 from kickbake.validate.cib import check_cib
 from kickbake.validate.clusterconf import check_cluster_conf
 from kickbake.validate.corosync import check_corosync
@@ -189,7 +190,7 @@ def test_cluster_conf_checker_rejects(old: str, new: str, message: str, out_root
 
 FENCE_DEVICES = """      mode: device
       devices:
-        - {node: drbd-node1, agent: fence_ipmilan, params: {ip: 192.168.122.201, username: admin}}
+        - {node: drbd-node1, agent: fence_ipmilan, params: {ip: 192.168.122.201, username: admin}, delay: 15}
         - {node: drbd-node2, agent: fence_ipmilan, params: {ip: 192.168.122.202, username: admin}}
 """
 
@@ -254,3 +255,28 @@ def test_udev_names_the_device_as_the_lint_expects(site: str, dialect: str, out_
     etc = copy_node(render(SITES / f"{site}.yml", out_root), "drbd-node1", tmp_path)
     expected = BY_RES_NAME[dialect].format(res="r0")
     assert udev_by_res(etc, "drbd-node1", IPv4Address("10.0.0.1"), dialect, 0) == expected
+
+
+@pytest.mark.parametrize("site", ["lab-el9", "lab-debian"])
+def test_every_agent_of_the_cib_exists_with_its_required_parameters(site: str, out_root: Path, tmp_path: Path) -> None:
+    for tool in ("crm_resource", "stonith_admin", "fence_ipmilan"):
+        require_tool(tool)
+    out = render(with_fence_devices(site, tmp_path), out_root)
+    cib = out / "nodes/drbd-node1/etc/kickbake/cib.xml"
+    ok, said = check_agents(cib)
+    assert ok, said
+    assert {p.agent for p in primitives(cib)} >= {"fence_ipmilan", "ocf:linbit:drbd", "ocf:heartbeat:LVM-activate"}
+    # the checker bites: an agent that does not exist, a required parameter left out, one the agent lacks
+    broken = tmp_path / "cib.xml"
+    text = cib.read_text()
+    for old, new, message in [
+        ('provider="linbit" type="drbd"', 'provider="linbit" type="drdb"', "ocf:linbit:drdb does not exist"),
+        ('type="fence_ipmilan"', 'type="fence_ipmi"', "fence agent fence_ipmi does not exist"),
+        ('name="vgname"', 'name="vg_name"', "ocf:heartbeat:LVM-activate needs vgname, which is not set"),
+        ('value="r0"/>', 'value="r0"/><nvpair id="x" name="resource" value="r0"/>',
+         "ocf:linbit:drbd has no parameter resource"),
+    ]:
+        assert old in text, old
+        broken.write_text(text.replace(old, new, 1))
+        ok, said = check_agents(broken)
+        assert not ok and message in said, (old, said)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.render.secrets import AUTHKEY_BYTES
+from kickbake.validate.agents import check_agents
 from kickbake.validate.cib import check_cib
 from kickbake.validate.clusterconf import check_cluster_conf
 from kickbake.validate.corosync import check_corosync
@@ -89,6 +90,9 @@ class SiteChecker:
         cib = etc / "kickbake" / "cib.xml"
         if cib.is_file():
             self.record(name, [cib], "crm_verify", lambda: check_cib(cib), needs=("crm_verify",))
+            self.record(
+                name, [cib], "agent metadata", lambda: check_agents(cib), needs=("crm_resource", "stonith_admin")
+            )
         self._lvm(view, etc / "lvm" / "lvm.conf")
         cluster_conf = etc / "cluster" / "cluster.conf"
         if cluster_conf.is_file():
