@@ -6,7 +6,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 SITES = ROOT / "sites"
 BUNDLED = [SITES / f"{name}.yml" for name in ("lab-legacy", "lab-el9", "lab-debian")]
+KICKBAKE = Path(sys.executable).with_name("kickbake")  # this venv's installed command
+
+
+def kb(*args: str, out: Path | None = None, root: Path = ROOT, env: dict[str, str] | None = None,
+       timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the kickbake command as a user does, from `root` (KICKBAKE_ROOT); `out` is
+    KICKBAKE_OUTPUT when given; `env` adds variables (COLUMNS, SOURCE_DATE_EPOCH, ...)."""
+    environment = {**os.environ, "KICKBAKE_ROOT": str(root), **(env or {})}
+    if out is not None:
+        environment["KICKBAKE_OUTPUT"] = str(out)
+    return subprocess.run([str(KICKBAKE), *args], cwd=root, env=environment, capture_output=True, text=True,
+                          timeout=timeout)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -5,24 +5,18 @@ not block; `kickbake rules` lists the registry; docs/lint-rules.md is current.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from kickbake.lint import rules
 from kickbake.lint.reference import RULES_DOC, rules_markdown
+from tests.conftest import ROOT, kb
 
-ROOT = Path(__file__).resolve().parents[2]
 CASES = Path("tests/lint/cases")
-KICKBAKE = str(Path(sys.executable).parent / "kickbake")
 
 
 def kickbake(*args: str, out: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "COLUMNS": "400"}
-    if out is not None:
-        env["KICKBAKE_OUTPUT"] = str(out)
-    return subprocess.run([KICKBAKE, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return kb(*args, out=out, env={"COLUMNS": "400"})
 
 
 def test_validate_bad_site_exits_2_with_file_line_rule_field_message_hint() -> None:

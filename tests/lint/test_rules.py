@@ -11,9 +11,9 @@ import pytest
 
 from kickbake.lint import Severity, lint_site, rules
 from kickbake.model import load_site, plan
+from tests.conftest import BUNDLED
 
 ROOT = Path(__file__).resolve().parents[2]
-BUNDLED = [ROOT / "sites" / f"{name}.yml" for name in ("lab-legacy", "lab-el9", "lab-debian")]
 CASES = Path(__file__).parent / "cases"
 FAIL_CASES = sorted(CASES.glob("*-fail.yml"))
 PASS_CASES = sorted(CASES.glob("*-pass.yml"))

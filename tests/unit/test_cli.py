@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from kickbake.docs import inventory_markdown, inventory_schema
-from tests.conftest import ROOT
-
-KICKBAKE = Path(sys.executable).with_name("kickbake")
-
-
-def kb(*args: str, out: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT)}
-    if out is not None:
-        env["KICKBAKE_OUTPUT"] = str(out)
-    return subprocess.run([str(KICKBAKE), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+from tests.conftest import ROOT, kb
 
 
 def test_bad_inventory_exits_2_with_file_line_field_and_no_traceback(tmp_path: Path) -> None:

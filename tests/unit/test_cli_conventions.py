@@ -13,14 +13,7 @@ from pathlib import Path
 import pytest
 
 from kickbake import __version__
-from tests.conftest import ROOT
-
-KICKBAKE = Path(sys.executable).with_name("kickbake")
-
-
-def kb(*args: str, out: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(out or ROOT / "output")}
-    return subprocess.run([str(KICKBAKE), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+from tests.conftest import ROOT, kb
 
 
 def task_help(name: str) -> str:

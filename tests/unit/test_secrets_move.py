@@ -4,10 +4,8 @@ another machine, and rendering there gives the nodes the ones they already hold.
 from __future__ import annotations
 
 import io
-import os
 import stat
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 
@@ -16,10 +14,9 @@ import pytest
 from kickbake import secretsmove
 from kickbake.commands import render_sites
 from kickbake.errors import BadInput
-from tests.conftest import ROOT
+from tests.conftest import ROOT, kb
 
 SITE = "sites/lab-el9.yml"  # as typed on the command line (cwd: ROOT); in-process calls use ROOT / SITE
-KICKBAKE = Path(sys.executable).with_name("kickbake")
 
 
 def kept(out_root: Path) -> dict[str, bytes]:
@@ -28,22 +25,20 @@ def kept(out_root: Path) -> dict[str, bytes]:
             if p.is_file() and not str(p.relative_to(root)).startswith("install/")}
 
 
-def kb(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(out)}
-    return subprocess.run([str(KICKBAKE), "secrets", "--site", SITE, *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
+def secrets(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return kb("secrets", "--site", SITE, *args, out=out)
 
 
 def test_secrets_moved_to_another_machine_render_the_same_keys(tmp_path: Path) -> None:
     here, there, archive = tmp_path / "here", tmp_path / "there", tmp_path / "lab-el9-secrets.tar"
     render_sites(ROOT / SITE, here)
-    exported = kb(here, "--export", str(archive))
+    exported = secrets(here, "--export", str(archive))
     assert exported.returncode == 0, exported.stderr
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert "state/secrets.json" in names and not [n for n in names if n.startswith("secrets/install/")]
-    imported = kb(there, "--import", str(archive))
+    imported = secrets(there, "--import", str(archive))
     assert imported.returncode == 0, imported.stderr
     render_sites(ROOT / SITE, there)
     assert kept(there) == kept(here) and "drbdclu.authkey" in kept(here)
@@ -53,9 +48,9 @@ def test_secrets_moved_to_another_machine_render_the_same_keys(tmp_path: Path) -
     (there / "lab-el9" / "secrets" / "drbdclu.authkey").unlink()
     with pytest.raises(BadInput, match="drbdclu.authkey was made for this site before and is gone"):
         render_sites(ROOT / SITE, there)
-    again = kb(there, "--import", str(archive))
+    again = secrets(there, "--import", str(archive))
     assert again.returncode == 2 and "exists already" in again.stderr
-    assert kb(here, "--export", str(archive)).returncode == 2  # never overwrites an export
+    assert secrets(here, "--export", str(archive)).returncode == 2  # never overwrites an export
 
 
 def test_an_archive_of_another_site_or_with_a_stray_member_is_refused_and_writes_nothing(tmp_path: Path) -> None:
@@ -76,5 +71,5 @@ def test_an_archive_of_another_site_or_with_a_stray_member_is_refused_and_writes
 
 
 def test_either_export_or_import_is_said() -> None:
-    proc = kb(ROOT / "output")
+    proc = secrets(ROOT / "output")
     assert (proc.returncode, proc.stderr.strip()) == (2, "kickbake: secrets: say --export FILE or --import FILE")

@@ -3,22 +3,16 @@ with --verbose, findings and notes on stderr so stdout is the answer alone."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 from kickbake.pipeline import NodeResult
 from kickbake.summary import node_table
-from tests.conftest import ROOT
-
-KICKBAKE = Path(sys.executable).with_name("kickbake")
+from tests.conftest import kb
 
 
 def validate(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(tmp_path), "COLUMNS": "80"}
-    proc = subprocess.run([str(KICKBAKE), "validate", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=180)
+    proc = kb("validate", *args, out=tmp_path, env={"COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     return proc
 
@@ -63,9 +57,7 @@ def test_long_roles_give_way_and_node_names_are_never_cut() -> None:
 
 
 def test_show_is_one_nodes_line_and_details_and_a_typo_names_the_node(tmp_path: Path) -> None:
-    env = {**os.environ, "KICKBAKE_ROOT": str(ROOT), "KICKBAKE_OUTPUT": str(tmp_path), "COLUMNS": "80"}
-    proc = subprocess.run([str(KICKBAKE), "show", "sites/lab-debian.yml", "drbd-node1"], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=180)
+    proc = kb("show", "sites/lab-debian.yml", "drbd-node1", out=tmp_path, env={"COLUMNS": "80"})
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "lab-debian: validated, 1 node, 2 warnings (on stderr)"
@@ -73,7 +65,6 @@ def test_show_is_one_nodes_line_and_details_and_a_typo_names_the_node(tmp_path: 
     assert "  drbd-node1:" in lines and any(line.startswith("    nodes/drbd-node1/ (") for line in lines)
     assert max(len(line) for line in lines) <= 80
     assert not tmp_path.exists() or not any(tmp_path.iterdir())  # show writes nothing
-    typo = subprocess.run([str(KICKBAKE), "show", "--site", "sites/lab-debian.yml", "--node", "drbd-nod1"], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
+    typo = kb("show", "--site", "sites/lab-debian.yml", "--node", "drbd-nod1", out=tmp_path, env={"COLUMNS": "80"})
     assert typo.returncode == 2
     assert "sites/lab-debian.yml: no node 'drbd-nod1' (hint: did you mean drbd-node1?)" in typo.stderr
