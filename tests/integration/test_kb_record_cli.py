@@ -5,16 +5,14 @@ lock -> dnf installs exactly the lock -> record -> lock --update -> mirror."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from kickbake.hashing import sha256_file
 from kickbake.record.lock import load_lock, pinned_packages
-from tests.conftest import ROOT, require_tool
+from tests.conftest import ROOT, kb, require_tool
 from tests.integration.rpmfixture import FakePackage, build_repo, dnf_install
 
 pytestmark = pytest.mark.realtool
@@ -57,9 +55,7 @@ def _project(tmp_path: Path, repo: Path) -> Path:
 
 
 def _kb(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KICKBAKE_ROOT": str(root), "KICKBAKE_OUTPUT": str(root / "output"), "SOURCE_DATE_EPOCH": "0"}
-    return subprocess.run([str(Path(sys.executable).with_name("kickbake")), *args], capture_output=True, text=True,
-                          env=env, cwd=root)
+    return kb(*args, root=root, out=root / "output", env={"SOURCE_DATE_EPOCH": "0"})
 
 
 def test_lock_record_update_mirror_through_the_cli(tmp_path: Path) -> None:
