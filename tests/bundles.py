@@ -13,6 +13,9 @@ TEST_SECRETS = {
     "drbdclu.authkey": bytes(range(256)),
     "nova-db.password": b"test-nova-db-password",
     "rabbitmq-nova.password": b"test-rabbitmq-nova-password",
+    **{f"{name}.password": f"test-{name}-password".encode() for name in (
+        "keystone-admin", "keystone-db", "glance-db", "glance-keystone", "placement-db", "placement-keystone",
+        "nova-keystone")},
     "drbd-r0.password": b"test-drbd-r0-shared-secret",
     **{f"install/{node}.token": f"test-install-token-{node}".encode()
        for node in ("controller", "drbd-node1", "drbd-node2")},

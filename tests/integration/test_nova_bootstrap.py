@@ -1,6 +1,7 @@
-"""The controller's first-boot Nova bootstrap against a real MariaDB (started here in a temporary
-data directory): the databases and user come from the nova.conf kickbake renders, the nova user
-can log in with that password, and a second run changes nothing. systemctl cannot run on this
+"""The controller's first-boot database bootstrap against a real MariaDB (started here in a temporary
+data directory): every service's databases and user come from the configs kickbake renders
+(keystone.conf, glance-api.conf, placement.conf, nova.conf), each user can log in with its
+password, and a second run changes nothing. systemctl cannot run on this
 host, so `systemctl start mariadb` is the one command the test answers itself (the server is
 already up); every SQL statement goes through the real mysql client to the real server."""
 
@@ -70,24 +71,35 @@ def sql(socket: Path, statement: str, user: str = "root", password: str = "", da
 
 
 def rendered_nova_conf(tmp_path: Path, site: str) -> Path:
+    return rendered_controller(tmp_path, site) / "etc" / "nova" / "nova.conf"
+
+
+def rendered_controller(tmp_path: Path, site: str) -> Path:
     out = tmp_path / "output"
-    render_site(SITES / f"{site}.yml", out)
-    return out / site / "nodes" / "controller" / "etc" / "nova" / "nova.conf"
+    if not (out / site).exists():
+        render_site(SITES / f"{site}.yml", out)
+    return out / site / "nodes" / "controller"
 
 
-def test_the_controller_gets_nova_databases_and_user_from_its_nova_conf(mariadb: Path, tmp_path: Path) -> None:
-    conf = rendered_nova_conf(tmp_path, "lab-debian")
-    [database, api] = [openstack.nova_settings(str(conf))[s]["connection"] for s in ("database", "api_database")]
+def test_the_controller_gets_every_services_databases_and_user_from_its_configs(mariadb: Path,
+                                                                                tmp_path: Path) -> None:
+    controller = rendered_controller(tmp_path, "lab-debian")
+    configs = [str(controller / "etc" / c) for c in ("keystone/keystone.conf", "glance/glance-api.conf",
+                                                      "placement/placement.conf", "nova/nova.conf")]
+    conf = configs[-1]
+    [database, api] = [openstack.nova_settings(conf)[s]["connection"] for s in ("database", "api_database")]
     password = database.split(":")[2].split("@")[0]
     context = on(mariadb)
-    result = openstack.nova_db_prepare(context, {"config": str(conf), "service": "mariadb"})
-    assert result == "databases nova, nova_api, nova_cell0"
+    result = openstack.sql_databases(context, {"configs": configs, "service": "mariadb"})
+    assert result == "databases keystone, glance, placement, nova_api, nova, nova_cell0"
     assert ["systemctl", "start", "mariadb"] in context.ran  # type: ignore[attr-defined]
     assert not any(password in word for argv in context.ran for word in argv)  # type: ignore[attr-defined]
     for name in ("nova", "nova_api", "nova_cell0"):
         assert sql(mariadb, "SELECT DATABASE()", "nova", password, name).strip() == name
+    for name, user, secret in openstack.config_databases(configs[:3]):
+        assert sql(mariadb, "SELECT DATABASE()", user, secret, name).strip() == name
     assert api.endswith("/nova_api")
-    assert openstack.nova_db_prepare(on(mariadb), {"config": str(conf), "service": "mariadb"}) == result
+    assert openstack.sql_databases(on(mariadb), {"configs": configs, "service": "mariadb"}) == result
     grants = sql(mariadb, "SHOW GRANTS FOR 'nova'@'%'")
     assert "ALL PRIVILEGES ON `nova_cell0`.*" in grants and "ALL PRIVILEGES ON `nova_api`.*" in grants
 
@@ -97,13 +109,13 @@ def test_the_legacy_flag_file_gives_one_database(mariadb: Path, tmp_path: Path) 
     settings = openstack.nova_settings(str(conf))
     assert openstack.mysql_databases(settings)[0][:2] == ("nova", "nova")
     assert openstack.rabbit_credentials(settings)[0] == "nova"
-    assert openstack.nova_db_prepare(on(mariadb), {"config": str(conf), "service": "mysqld"}) == "databases nova"
+    assert openstack.sql_databases(on(mariadb), {"configs": [str(conf)], "service": "mysqld"}) == "databases nova"
 
 
 def test_a_password_with_quotes_survives_the_sql(mariadb: Path, tmp_path: Path) -> None:
     conf = tmp_path / "nova.conf"
     conf.write_text("[database]\nconnection = mysql+pymysql://quoted:it%27s%5C%22x@controller/quoted_db\n")
-    openstack.nova_db_prepare(on(mariadb), {"config": str(conf), "service": "mariadb"})
+    openstack.sql_databases(on(mariadb), {"configs": [str(conf)], "service": "mariadb"})
     assert sql(mariadb, "SELECT 1", "quoted", "it's\\\"x", "quoted_db").strip() == "1"
 
 
@@ -112,8 +124,9 @@ def test_rabbit_credentials_come_from_the_transport_url(tmp_path: Path) -> None:
     user, password = openstack.rabbit_credentials(openstack.nova_settings(str(conf)))
     assert user == "nova" and len(password) == 48
     bad = tmp_path / "bad.conf"
-    bad.write_text("[DEFAULT]\ntransport_url = kafka://x\n[database]\nconnection = mysql://a:b@c/d\n")
+    bad.write_text("[DEFAULT]\ntransport_url = kafka://x\n[database]\nconnection = mysql://a:b@c/d\n"
+                   "[api_database]\nconnection = mysql://a:b@c/d_api\n")
     with pytest.raises(actions.StepFailed, match="transport_url is not rabbit"):
         openstack.rabbit_credentials(openstack.nova_settings(str(bad)))
     databases = openstack.mysql_databases(openstack.nova_settings(str(bad)))
-    assert json.dumps(databases) == '[["d", "a", "b"], ["d_cell0", "a", "b"]]'
+    assert json.dumps(databases) == '[["d_api", "a", "b"], ["d", "a", "b"], ["d_cell0", "a", "b"]]'

@@ -39,7 +39,7 @@ def test_every_module_with_rules_is_registered() -> None:
 
 
 def test_rule_ids_name_their_subsystem() -> None:
-    prefixes = {"REL", "ID", "CL", "CMAN", "CS", "FEN", "DRBD", "LVM", "NOVA", "SUP", "NET"}
+    prefixes = {"REL", "ID", "CL", "CMAN", "CS", "FEN", "DRBD", "LVM", "NOVA", "SUP", "NET", "FS"}
     for rule_id in rules():
         assert rule_id.rstrip("0123456789") in prefixes, rule_id
         assert len(rule_id) - len(rule_id.rstrip("0123456789")) == 3, rule_id

@@ -15,7 +15,7 @@ from kickbake import commands
 from kickbake.errors import BadInput
 from kickbake.model import load_site, plan
 from kickbake.model.clusterview import cluster_views, cman_multicast, drbd_minor, lvm_filters
-from kickbake.render import steps
+from kickbake.render.openstack_steps import openstack_steps
 from tests.bundles import TEST_SECRETS, render, tree
 from tests.conftest import BUNDLED, ROOT, SITES
 
@@ -213,10 +213,11 @@ def test_secrets_are_never_printed_and_never_in_git(tmp_path: Path) -> None:
     printed = proc.stdout + proc.stderr
     secret_files = [p for site in BUNDLED for p in sorted((tmp_path / "out" / site.stem / "secrets").rglob("*"))
                     if p.is_file()]
-    # nova-db + rabbitmq-nova per site, a corosync authkey per current cluster; per node of a site
-    # with a boot server (all three labs, 9 nodes) an install bundle, its script and its token;
-    # a DRBD shared secret per resource (r0 in each lab)
-    assert len(secret_files) == 8 + 3 * 9 + 3
+    # the cloud's passwords (9 per Zed/Epoxy site: admin, a database per service, a Keystone user
+    # per service but Keystone, RabbitMQ's nova; 6 for Diablo: no Placement, Nova has no Keystone
+    # user), a corosync authkey per current cluster; per node of a site with a boot server (all three
+    # labs, 9 nodes) an install bundle, its script and its token; a DRBD shared secret per resource
+    assert len(secret_files) == 9 + 9 + 6 + 2 + 3 * 9 + 3
     for path in secret_files:
         data = path.read_bytes()
         assert data.hex() not in printed and data.decode(errors="replace") not in printed
@@ -269,18 +270,17 @@ def test_a_device_that_is_not_drbd_n_is_a_file_line_error_and_nothing_is_written
     assert not (out_root / "lab-debian").exists()
 
 
-def test_only_the_first_controller_bootstraps_nova_and_in_install_guide_order() -> None:
-    """DOMAIN.md NV5: the DB bootstrap runs once, on one controller; computes only enable theirs."""
+def test_only_the_first_controller_bootstraps_the_cloud() -> None:
+    """DOMAIN.md NV5: the bootstrap runs once, on one controller; computes only enable theirs
+    (the whole order is in tests/unit/test_openstack_render.py)."""
     site_plan = plan(load_site(SITES / "lab-el9.yml"))
-    controller = steps.openstack_steps(site_plan, site_plan.node("controller"))
-    assert [s.id for s in controller] == ["nova-db-prepare", "rabbitmq-user", "nova-manage:api_db",
-                                          "nova-manage:map-cell0", "nova-manage:create-cell1", "nova-manage:db"]
-    assert controller[0].args == {"config": "/etc/nova/nova.conf", "service": "mariadb"}
-    assert all(s.once for s in controller if s.id.startswith("nova-manage:"))
-    assert steps.openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
+    controller = openstack_steps(site_plan, site_plan.node("controller"))
+    assert controller[0].id == "sql-databases" and controller[-1].id == "http-wait:apis"
+    assert all(s.once for s in controller if "-manage:" in s.id and s.id != "nova-manage:discover-hosts")
+    assert openstack_steps(site_plan, site_plan.node("drbd-node1")) == []
     legacy = plan(load_site(SITES / "lab-legacy.yml"))
-    assert [s.args.get("argv") for s in steps.openstack_steps(legacy, legacy.node("controller"))][2] == \
-        ["su", "-s", "/bin/sh", "-c", "nova-manage db sync", "nova"]
+    argvs = [s.args.get("argv") for s in openstack_steps(legacy, legacy.node("controller"))]
+    assert ["su", "-s", "/bin/sh", "-c", "nova-manage db sync", "nova"] in argvs
 
 
 @pytest.mark.parametrize("site", BUNDLED, ids=lambda p: p.stem)

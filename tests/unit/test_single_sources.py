@@ -20,7 +20,7 @@ from kickbake.model.clusterview import drbd_minor, parse_drbd_minor
 from kickbake.model.lvmfilter import filter_or_none
 from kickbake.model.schema import DrbdResource
 from kickbake.render.kickstart import render_kickstart
-from kickbake.render.openstack import nova_view
+from kickbake.render.openstack import cloud_view
 from kickbake.render.repofiles import rpm_repo_file
 from kickbake.validate.lvmconf import filter_problems, parse_lvm_conf
 from tests.conftest import SITES
@@ -161,7 +161,7 @@ def test_nova_conf_and_the_linter_resolve_one_instances_path(tmp_path: Path, old
     site_plan = plan(load_site(lab_with(tmp_path, old, new)))
     node = site_plan.node("drbd-node1")
     assert site_plan.instances_path(node.node.roles) == expected
-    assert nova_view(site_plan, node, NoSecrets()).instances_path == expected  # type: ignore[arg-type]
+    assert cloud_view(site_plan, node, NoSecrets()).instances_path == expected  # type: ignore[arg-type]
 
 
 def test_the_linter_compares_the_paths_nova_conf_gets(tmp_path: Path) -> None:
@@ -173,7 +173,7 @@ def test_the_linter_compares_the_paths_nova_conf_gets(tmp_path: Path) -> None:
     text = text.replace(node2, node2.replace("[storage]", "[storage-b]"))
     (tmp_path / "lab.yml").write_text(text)
     site_plan = plan(load_site(tmp_path / "lab.yml"))
-    paths = {n: nova_view(site_plan, site_plan.node(n), NoSecrets()).instances_path  # type: ignore[arg-type]
+    paths = {n: cloud_view(site_plan, site_plan.node(n), NoSecrets()).instances_path  # type: ignore[arg-type]
              for n in ("drbd-node1", "drbd-node2")}
     assert paths == {"drbd-node1": "/var/lib/nova/instances", "drbd-node2": "/srv/b"}
     [(_, message, _)] = list(same_instances_path.check(site_plan))

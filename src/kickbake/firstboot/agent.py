@@ -44,8 +44,14 @@ ACTIONS = {
     "vg-create-shared": storage.vg_create_shared,
     "vg-lock-start": storage.vg_lock_start,
     "lv-create": storage.lv_create,
-    "nova-db-prepare": openstack.nova_db_prepare,
+    "fs-create": storage.fs_create,
+    "mount-fs": storage.mount_fs,
+    "sql-databases": openstack.sql_databases,
     "rabbitmq-user": openstack.rabbitmq_user,
+    "keystone-bootstrap": openstack.keystone_bootstrap,
+    "keystone-register": openstack.keystone_register,
+    "keystone-manage-register": openstack.keystone_manage_register,
+    "http-wait": openstack.http_wait,
     "run": actions.run_command,
 }
 

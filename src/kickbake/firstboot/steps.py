@@ -31,8 +31,16 @@ ACTIONS: dict[str, str] = {
     "vg-create-shared": "args: vg, devices, lock_type (dlm|clvm|none). ONE node; skipped if VG/PV label exists.",
     "vg-lock-start": "args: vg, timeout. Other nodes: wait for the VG to appear, then vgchange --lock-start.",
     "lv-create": "args: vg, lv, size, activation (ey|sy|y). ONE node; skipped if the LV exists.",
-    "nova-db-prepare": "args: config, service. Start the SQL server; create Nova's databases and user from nova.conf.",
+    "fs-create": "args: device, argv, fstype, owner. ONE node, once: mkfs only on a blank LV; root owned by owner.",
+    "mount-fs": "args: vg, lv, device, fstype, mount, options, timeout. Wait for the LV and its filesystem, "
+    "activate shared, mount.",
+    "sql-databases": "args: configs, service. Start the SQL server; create each config's databases and user.",
     "rabbitmq-user": "args: config, service. Start RabbitMQ; add (or re-password) nova.conf's user, grant /.",
+    "keystone-bootstrap": "args: openrc, argv. keystone-manage bootstrap, the admin password from the openrc file.",
+    "keystone-register": "args: openrc, project, roles, region, users, services. Keystone v3 API: service "
+    "project, users (passwords from their configs) and roles, services and endpoints.",
+    "keystone-manage-register": "args: as keystone-register. Diablo: the same with keystone-manage.",
+    "http-wait": "args: urls, timeout. Wait until every URL answers HTTP.",
     "run": "args: argv. A fixed command from kickbake's templates (never inventory text through a shell).",
 }
 

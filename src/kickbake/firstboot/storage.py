@@ -1,15 +1,16 @@
-# First-boot storage actions: DRBD and (shared) LVM. Runs on the node (python 2.7 or 3).
+# First-boot storage actions: DRBD, (shared) LVM and the filesystems on it. Runs on the node (python 2.7 or 3).
 #
 # The rule of this file: never destroy data. create-md, vgcreate and lvcreate only run after the
 # real tools (drbdadm dump-md, wipefs, blkid, vgs/lvs) say the target is empty or absent. A
-# reinstalled node therefore keeps its DRBD metadata and resyncs from its peer.
+# reinstalled node therefore keeps its DRBD metadata and resyncs from its peer; mkfs only runs on
+# an LV where they find nothing.
 # ruff: noqa: UP031, UP008, UP004, UP010, UP024, B904
 from __future__ import print_function
 
 try:
-    from kickbake.firstboot.actions import StepFailed, device_contents, wait_for
+    from kickbake.firstboot.actions import StepFailed, device_contents, makedirs, read_text, wait_for
 except ImportError:  # pragma: no cover - on the node
-    from actions import StepFailed, device_contents, wait_for  # type: ignore[no-redef]
+    from actions import StepFailed, device_contents, makedirs, read_text, wait_for  # type: ignore[no-redef]
 
 DEFAULT_TIMEOUT = 900
 
@@ -132,3 +133,56 @@ def lv_create(ctx, args):
     activation = args.get("activation", "y")
     ctx.run(["lvcreate", "--yes", "--activate", activation, "-n", lv, "-L", args["size"], vg])
     return "created %s/%s (%s, activation %s)" % (vg, lv, args["size"], activation)
+
+
+# --- filesystems on the shared LVs (Nova's instances_path on GFS2) ---------------------------------
+
+def _fstype(ctx, device):
+    result = ctx.run(["blkid", "-p", "-o", "value", "-s", "TYPE", device], check=False)
+    return result.out.strip() if result.code == 0 else ""
+
+
+def _mounted(mount):
+    for line in read_text("/proc/mounts").splitlines():
+        fields = line.split()
+        if len(fields) > 1 and fields[1] == mount:
+            return True
+    return False
+
+
+def fs_create(ctx, args):
+    """ONE node, once: the filesystem on a blank LV only (anything found on it: kept, never
+    formatted); its root is given to `owner` through a short mount here (dlm is up)."""
+    device = args["device"]
+    found = device_contents(ctx, device)
+    if found:
+        if _fstype(ctx, device) == args["fstype"]:
+            return "%s already holds %s: kept" % (device, args["fstype"])
+        raise StepFailed("%s is not blank, not formatting it: %s" % (device, "; ".join(found)))
+    ctx.run(list(args["argv"]))
+    if args.get("owner"):
+        scratch = "/run/kickbake-mkfs"
+        makedirs(scratch)
+        ctx.run(["mount", "-t", args["fstype"], device, scratch])
+        try:
+            ctx.run(["chown", "%s:%s" % (args["owner"], args["owner"]), scratch])
+        finally:
+            ctx.run(["umount", scratch])
+    return "made %s on %s" % (args["fstype"], device)
+
+
+def mount_fs(ctx, args):
+    """Every member: wait for the LV and its filesystem (made by the first member), activate it
+    shared, mount it. Idempotent: a mounted filesystem is left as it is."""
+    vg, lv, device, mount = args["vg"], args["lv"], args["device"], args["mount"]
+    if _mounted(mount):
+        return "%s already mounted" % mount
+    timeout = int(args.get("timeout", DEFAULT_TIMEOUT))
+    wait_for(ctx, "LV %s/%s (created by the first member)" % (vg, lv),
+             lambda: ctx.run(["lvs", "--noheadings", "%s/%s" % (vg, lv)], check=False).code == 0, timeout, interval=10)
+    ctx.run(["lvchange", "--activate", "sy", "%s/%s" % (vg, lv)])
+    wait_for(ctx, "%s on %s (made by the first member)" % (args["fstype"], device),
+             lambda: _fstype(ctx, device) == args["fstype"], timeout, interval=10)
+    makedirs(mount)
+    ctx.run(["mount", "-t", args["fstype"], "-o", args.get("options", "defaults"), device, mount])
+    return "mounted %s on %s" % (device, mount)

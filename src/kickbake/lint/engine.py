@@ -14,7 +14,7 @@ Loc = tuple[str | int, ...]
 RuleResult = Iterable[tuple[Loc, str, str]]  # (where in the inventory, what is wrong, what to change)
 RULE_MODULES = (
     "release", "identity", "cluster", "cman", "corosync", "fencing", "drbd", "drbd_layout", "lvm", "lvm_volumes",
-    "openstack", "supply", "network",
+    "openstack", "supply", "network", "sharedfs",
 )
 
 

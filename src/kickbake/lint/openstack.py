@@ -8,7 +8,7 @@ from __future__ import annotations
 from kickbake.lint.engine import RuleResult, Severity, rule
 from kickbake.lint.views import drbd_of_device
 from kickbake.model.plan import SitePlan
-from kickbake.model.types import OpenStackRole
+from kickbake.model.types import NetworkPurpose, OpenStackRole
 
 
 def _compute_roles(plan: SitePlan) -> list[str]:
@@ -137,3 +137,21 @@ def nova_nodes_have_an_address(plan: SitePlan) -> RuleResult:
 
 def _node_index(plan: SitePlan, hostname: str) -> tuple[str, int]:
     return ("nodes", next(i for i, n in enumerate(plan.site.nodes) if n.hostname == hostname))
+
+
+@rule("NOVA011", Severity.ERROR, "Nova's my_ip is a static address on the management network")
+def my_ip_on_management(plan: SitePlan) -> RuleResult:
+    for view in plan.nodes:
+        statics = [i for i in view.interfaces if i.address]
+        if view.openstack is None or not statics:  # no static address at all: NOVA010
+            continue
+        if any(i.purpose == NetworkPurpose.MANAGEMENT.value for i in statics):
+            continue
+        managed = [i for i in view.interfaces if i.purpose == NetworkPurpose.MANAGEMENT.value]
+        others = " or ".join(f"{i.address} (network {i.network}, purpose {i.purpose})" for i in statics)
+        where = (f"its management interface {managed[0].name} ({managed[0].network}) uses DHCP" if managed
+                 else "it has no interface on a management network")
+        yield (*_node_index(plan, view.hostname), "interfaces"), (
+            f"{view.hostname} is an OpenStack {view.openstack.value} and {where}: Nova's my_ip (its VNC, "
+            f"migration and service traffic) would silently be {others}"
+        ), "give its management interface a static address (dnsmasq reserves it for its MAC)"

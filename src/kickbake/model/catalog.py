@@ -55,9 +55,70 @@ class StackFacts(Frozen):
     corosync: Literal[1, 3]
     devices_file: bool  # lvm2 uses /etc/lvm/devices/system.devices by default
     pacemaker_fencing_property: str = "stonith-enabled"
-    nova_conf: Literal["ini", "flagfile"] = "ini"  # flagfile: Diablo-era `--flag=value` (before Essex)
-    sql_service: str = "mariadb"  # the controller's database server unit (mysqld before MariaDB)
+    # cluster filesystems its shared-LVM images carry (shared-lvm-* packages), the preferred first
+    cluster_filesystems: tuple[Literal["gfs2", "ocfs2"], ...] = ()
+
+
+class Catalog(Frozen):
+    """A service's Keystone catalog entry: one URL on the controller's management address."""
+
+    type: str  # identity, image, placement, compute
+    port: int
+    path: str = ""  # /v3, /v2.1; the Diablo compute URL carries %(tenant_id)s
+
+
+class Uwsgi(Frozen):
+    """An API the distribution runs under uwsgi with its own ini (Debian): kickbake writes that ini
+    so the worker count is the site's (the packages ask for 8-16 workers each)."""
+
+    ini: str  # /etc/keystone/keystone-uwsgi.ini
+    app: str  # its wsgi-file, /usr/bin/keystone-wsgi-public
+    name: str  # uwsgi's name and the log file's: keystone-api -> /var/log/keystone/keystone-api.log
+    threads: int = 1  # per worker (nova-api is not thread-safe under uwsgi: 1)
+    extra: tuple[str, ...] = ()  # more `key = value` lines of the package's own ini (placement's http options)
+
+
+class AuthOptions(Frozen):
+    """Where a service's config names its Keystone user: registration reads name and password there."""
+
+    section: str = "keystone_authtoken"
+    user: str = "username"
+    password: str = "password"
+
+
+class OpenStackService(Frozen):
+    """One OpenStack service of the controller, in first-boot order."""
+
+    name: Literal["keystone", "glance", "placement", "nova"]  # its database, its secrets' prefix
+    user: str  # the system user its manage commands run as (the group of its config files)
+    configs: tuple[str, ...] = Field(min_length=1)  # rendered from openstack/<dialect>/<file name>.j2
+    units: tuple[str, ...]  # started in this order once its database and schema are there
+    # step name -> a fixed command run once as root before the manage commands (Fernet and
+    # credential keys: keystone-manage creates and chowns their directories; EL: httpd's conf link)
+    prepare: dict[str, tuple[str, ...]] = {}
+    manage: dict[str, str] = {}  # step name -> command run once as `user`, in order (schema, cells)
+    catalog: Catalog
+    uwsgi: Uwsgi | None = None
+    auth: AuthOptions | None = AuthOptions()  # its Keystone user in configs[0]; None: it has none (Keystone)
+    options: tuple[str, ...] = ()  # its config-generator namespaces: what oslo-config-validator checks against
+
+
+class OpenStackFacts(Frozen):
+    """Which OpenStack the release ships and how its controller is brought up at first boot."""
+
+    series: str  # zed, epoxy, diablo
+    # ini: oslo.config files, Keystone v3 (keystone-manage bootstrap, then its API registers the
+    # rest); diablo: Nova's gflags flag file, Keystone 2011.3 (keystone-manage tenant/user/role/service)
+    dialect: Literal["ini", "diablo"]
+    region: str = "RegionOne"
+    sql_service: str = "mariadb"  # the database server unit (mysqld before MariaDB)
+    sql_config: str | None = None  # a server drop-in kickbake writes (bind to the management address)
     broker_service: str = "rabbitmq-server"
+    cache_service: str | None = "memcached"  # Keystone's token cache for the APIs' auth middleware
+    services: tuple[OpenStackService, ...] = Field(min_length=1)
+
+    def service(self, name: str) -> OpenStackService | None:
+        return next((s for s in self.services if s.name == name), None)
 
 
 class FirstBoot(Frozen):
@@ -101,6 +162,7 @@ class Release(Frozen):
     supply: dict[str, tuple[Supply, ...]] = {}  # feature -> repos the site must list for it (lint SUP001)
     fence_agents: tuple[str, ...] = ()  # what the release's fence-agents installs (lint FEN008)
     diskimage: DiskImage = Field(alias="dib")  # the release file's `dib:`
+    openstack: OpenStackFacts | None = None  # None: the release ships no OpenStack
 
     @property
     def dib(self) -> dict[str, Any]:

@@ -213,7 +213,8 @@ class SitePlan:
                 ports.add("2224:tcp")  # pcsd
         role = self.openstack_role(node)
         if role is OpenStackRole.CONTROLLER:
-            ports |= {"8774:tcp", "8775:tcp", "6080:tcp", "5672:tcp", "3306:tcp"}
+            # Keystone, Glance, Placement, Nova API and metadata, noVNC, RabbitMQ, the database
+            ports |= {"5000:tcp", "9292:tcp", "8778:tcp", "8774:tcp", "8775:tcp", "6080:tcp", "5672:tcp", "3306:tcp"}
         elif role is OpenStackRole.COMPUTE:
             ports.add("16509:tcp")  # libvirt migration
         return tuple(sorted(ports, key=lambda p: (int(p.split(":")[0]), p)))

@@ -183,9 +183,26 @@ class DrbdResource(Frozen):
     meta_disk: Literal["internal"] = Field("internal", description="Where DRBD metadata lives.")
 
 
+class Filesystem(Frozen):
+    """A filesystem made once on an LV and mounted where `mount` says (on every member for a
+    cluster filesystem on a shared VG: GFS2 or OCFS2 over dlm)."""
+
+    type: Literal["gfs2", "ocfs2", "ext4", "xfs"] = Field(description="`gfs2`/`ocfs2` (cluster) or `ext4`/`xfs`.")
+    mount: PathName = Field(description="Mount point, e.g. Nova's instances_path `/var/lib/nova/instances`.")
+    journals: int | None = Field(None, ge=1, le=64, description="GFS2/OCFS2 journals (node slots); default: "
+                                 "the cluster's member count. One per node that mounts it.")
+    owner: Hostname | None = Field(None, description="User owning the mount point's root, e.g. `nova`.")
+
+    @property
+    def clustered(self) -> bool:
+        """A cluster filesystem (dlm locking, mounted on every member at once)."""
+        return self.type in ("gfs2", "ocfs2")
+
+
 class LogicalVolume(Frozen):
     name: LvmName = Field(description="LV name.")
     size: Size = Field(description="LV size, e.g. `10G`.")
+    filesystem: Filesystem | None = Field(None, description="Filesystem made on it at first boot and mounted.")
 
 
 class VolumeGroup(Frozen):
@@ -204,6 +221,8 @@ class OpenStack(Frozen):
     instances_path: PathName = Field("/var/lib/nova/instances", description="Default Nova instances_path.")
     images_type: Literal["default", "qcow2", "raw", "lvm"] = Field("default", description="libvirt images_type.")
     images_volume_group: LvmName | None = Field(None, description="VG for `images_type: lvm`.")
+    workers: int = Field(2, ge=1, le=64, description="Worker processes of each API, the conductor and the "
+                         "scheduler on the controller (the packages default to 8-16 per API).")
 
 
 class BaseImage(Frozen):

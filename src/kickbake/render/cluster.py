@@ -13,6 +13,7 @@ from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import VolumeGroup
 from kickbake.model.types import FencingMode, Stack
 from kickbake.paths import PACKAGE_DIR
+from kickbake.render.filesystems import MountView, cluster_mounts
 from kickbake.render.secrets import SecretStore
 from kickbake.render.templating import render_template
 
@@ -37,6 +38,7 @@ class CibView:
     on_fail: str  # on-fail of the locking and LV monitors: fence, or block without fencing
     drbd: tuple[DrbdView, ...]
     vgs: tuple[VolumeGroup, ...]
+    mounts: dict[str, tuple[MountView, ...]]  # VG -> its cluster filesystems, mounted by its clone group
 
 
 def _render(name: str, plan: SitePlan, **context: object) -> bytes:
@@ -67,6 +69,7 @@ def cluster_files(
         on_fail="fence" if view.has_fence_devices else "block",
         drbd=tuple(r for r in drbd if {h.name for h in r.hosts} <= members),
         vgs=vgs,
+        mounts=cluster_mounts(vgs),
     )
     files = [
         SharedFile("/etc/corosync/corosync.conf", _render("cluster/corosync.conf.j2", plan, c=view)),

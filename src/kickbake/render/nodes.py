@@ -15,7 +15,8 @@ from kickbake.output import Stage
 from kickbake.render import cluster as files
 from kickbake.render import steps
 from kickbake.render.bundle import BundleBuilder
-from kickbake.render.openstack import NOVA_CONF, nova_conf
+from kickbake.render.openstack import cloud_files
+from kickbake.render.openstack_steps import openstack_steps
 from kickbake.render.secrets import SecretStore
 
 
@@ -66,12 +67,13 @@ class SiteBundles:
         for item in shared:
             builder.add(item.path, item.content, mode=item.mode, secret=item.secret)
         if node.openstack is not None:
-            text = nova_conf(self.plan, node, self.secrets)
-            builder.add(NOVA_CONF, text, mode="0640", group="nova", secret=True)
+            for cloud in cloud_files(self.plan, node, self.secrets):
+                mode = "0644" if not cloud.secret else "0600" if cloud.group == "root" else "0640"
+                builder.add(cloud.path, cloud.content, mode=mode, group=cloud.group, secret=cloud.secret)
         node_steps = steps.base_steps(self.plan, node) + steps.drbd_steps(node.hostname, resources)
         if view is not None:
             node_steps += steps.cluster_steps(self.plan, node, view, vgs)
-        node_steps += steps.openstack_steps(self.plan, node)
+        node_steps += openstack_steps(self.plan, node)
         return builder, tuple(node_steps)
 
 

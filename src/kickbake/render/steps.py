@@ -12,9 +12,9 @@ from kickbake.firstboot.steps import Step
 from kickbake.model.clusterview import ClusterView, DrbdView
 from kickbake.model.plan import NodeView, SitePlan
 from kickbake.model.schema import VolumeGroup
-from kickbake.model.types import Bake, OpenStackRole, Stack
+from kickbake.model.types import Bake, Stack
+from kickbake.render import filesystems
 from kickbake.render.cluster import CIB_PATH
-from kickbake.render.openstack import NOVA_CONF
 
 WAIT_SECONDS = 900  # DRBD connect + resync and the peer's vgcreate; qemu TCG is slow
 # cluster daemons started by first boot, per stack, before the shared VG is created
@@ -23,25 +23,6 @@ LOCKING_SERVICES = {Stack.LEGACY: ("clvmd",), Stack.CURRENT: ("dlm", "lvmlockd")
 LOCK_TYPE = {Stack.LEGACY: "clvm", Stack.CURRENT: "dlm"}
 # corosync-quorumtool -s exits 0 only when quorate; a fixed command, no inventory text
 WAIT_QUORUM = ["timeout", str(WAIT_SECONDS), "sh", "-c", "until corosync-quorumtool -s >/dev/null; do sleep 2; done"]
-
-
-# Nova's database bootstrap per nova.conf dialect (install guide order; DOMAIN.md NV5): cells v2
-# since Ocata; Diablo (the flag file) has one database and no cells. Run as the nova user, as the
-# install guides do: run as root, nova-manage leaves root-owned logs the services cannot open.
-NOVA_DB_SYNC = {
-    "ini": (
-        ("api_db", "nova-manage api_db sync"),
-        ("map-cell0", "nova-manage cell_v2 map_cell0"),
-        ("create-cell1", "nova-manage cell_v2 create_cell --name=cell1 --verbose"),
-        ("db", "nova-manage db sync"),
-    ),
-    "flagfile": (("db", "nova-manage db sync"),),
-}
-
-
-def as_nova(command: str) -> list[str]:
-    """A fixed nova-manage command line (kickbake's text, never the inventory's) as user nova."""
-    return ["su", "-s", "/bin/sh", "-c", command, "nova"]
 
 
 def base_steps(plan: SitePlan, node: NodeView) -> list[Step]:
@@ -124,6 +105,8 @@ def cluster_steps(plan: SitePlan, node: NodeView, view: ClusterView, vgs: tuple[
         steps.extend(Step(f"lvm-add-device:{d}", "lvm-add-device", {"device": d}) for d in devices)
     for vg in vgs:
         steps.extend(_vg_steps(node.hostname, view, vg))
+    for vg in vgs:  # after every VG's lockspace: the filesystems, unless pacemaker mounts them
+        steps.extend(filesystems.mount_steps(vg, pacemaker=view.stack is Stack.CURRENT and view.has_fence_devices))
     if view.stack is Stack.CURRENT and view.has_fence_devices:
         steps.append(Step("start-services:pacemaker", "start-services", {"services": ["pacemaker"]}))
         if node.hostname == view.first:
@@ -149,24 +132,5 @@ def _vg_steps(hostname: str, view: ClusterView, vg: VolumeGroup) -> list[Step]:
         # shared activation: the LVM-activate clone activates it shared on every member
         lv_args = {"vg": vg.name, "lv": lv.name, "size": lv.size, "activation": "sy"}
         steps.append(Step(f"lv-create:{vg.name}/{lv.name}", "lv-create", lv_args, once=True))
-    return steps
-
-
-def openstack_steps(plan: SitePlan, node: NodeView) -> list[Step]:
-    """The first controller bootstraps Nova's backends once (NV5: on one controller): its
-    database server and broker get Nova's databases and user from nova.conf, then nova-manage
-    builds the schema (and cells). The Nova services are only enabled (base_steps): they also
-    need Keystone and Placement, which kickbake does not deploy (measured: nova-conductor exits
-    with MissingAuthPlugin without a [placement] auth section), so they come up on a later boot
-    once those exist. The other nodes only enable theirs."""
-    controllers = [n.hostname for n in plan.nodes if n.openstack is OpenStackRole.CONTROLLER]
-    if node.openstack is not OpenStackRole.CONTROLLER or node.hostname != controllers[0]:
-        return []
-    facts = node.release.facts
-    steps = [
-        Step("nova-db-prepare", "nova-db-prepare", {"config": NOVA_CONF, "service": facts.sql_service}),
-        Step("rabbitmq-user", "rabbitmq-user", {"config": NOVA_CONF, "service": facts.broker_service}),
-    ]
-    for name, command in NOVA_DB_SYNC[facts.nova_conf]:
-        steps.append(Step(f"nova-manage:{name}", "run", {"argv": as_nova(command)}, once=True))
+        steps.extend(filesystems.create_steps(vg, lv, view.name, len(view.members)))
     return steps

@@ -53,9 +53,9 @@ def _flagfile_missing(text: str) -> list[str]:
 
 def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
     assert view.openstack is not None
-    dialect = view.release.facts.nova_conf
+    dialect = view.release.openstack.dialect if view.release.openstack else "ini"
     text = path.read_text()
-    problems = _flagfile_missing(text) if dialect == "flagfile" else _ini_missing(text, view.openstack)
+    problems = _flagfile_missing(text) if dialect == "diablo" else _ini_missing(text, view.openstack)
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o600:
         problems.append(f"holds passwords but has mode {mode:04o}")
