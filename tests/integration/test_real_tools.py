@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kickbake.model import load_site, plan
-from kickbake.model.clusterview import BY_RES_NAME
+from kickbake.model.clusterview import BY_RES_NAME, cluster_views
 from kickbake.validate.agents import check_agents, primitives
 from kickbake.validate.cib import check_cib
 from kickbake.validate.clusterconf import check_cluster_conf
@@ -20,6 +20,7 @@ from kickbake.validate.corosync import check_corosync
 from kickbake.validate.drbd import check_drbd, udev_by_res
 from kickbake.validate.lvmconf import check_lvm_current, check_lvm_legacy
 from kickbake.validate.novaconf import check_nova_conf
+from kickbake.validate.pcs import compare_with_pcs
 from kickbake.validate.tools import check_site_output
 from tests.bundles import render
 from tests.conftest import BUNDLED, SITES, require_tool
@@ -280,3 +281,31 @@ def test_every_agent_of_the_cib_exists_with_its_required_parameters(site: str, o
         broken.write_text(text.replace(old, new, 1))
         ok, said = check_agents(broken)
         assert not ok and message in said, (old, said)
+
+
+@pytest.mark.parametrize(
+    ("site", "settings"),
+    [
+        ("lab-el9", ""),
+        ("lab-debian", ""),
+        ("lab-debian", "    transport: udpu\n    crypto: false\n    quorum: {wait_for_all: false}\n"),
+        ("lab-el9", "    crypto: false\n    quorum: {wait_for_all: true}\n"),
+    ],
+)
+def test_corosync_conf_is_what_pcs_writes(site: str, settings: str, out_root: Path, tmp_path: Path) -> None:
+    # pcs cluster setup --corosync_conf (offline) writes the same cluster as the rendered file
+    require_tool("pcs")
+    path = tmp_path / f"{site}.yml"
+    text = (SITES / f"{site}.yml").read_text()
+    path.write_text(text.replace("    stack: current\n", "    stack: current\n" + settings))
+    out = render(path, out_root)
+    (view,) = cluster_views(plan(load_site(path)))
+    rendered = out / "nodes/drbd-node1/etc/corosync/corosync.conf"
+    ok, said = compare_with_pcs(view, rendered)
+    assert ok, said
+    # and a difference is named: a node id changed
+    text = rendered.read_text()
+    assert text.count("nodeid: 1") == 1
+    rendered.write_text(text.replace("nodeid: 1", "nodeid: 9"))
+    ok, said = compare_with_pcs(view, rendered)
+    assert not ok and "node drbd-node1 1 10.0.0.1" in said and "node drbd-node1 9 10.0.0.1" in said, said
