@@ -110,13 +110,13 @@ class LabHandler(BaseHTTPRequestHandler):
     behind_proxy: bool
     log_stream: TextIO
 
-    def do_HEAD(self) -> None:  # noqa: N802 (http.server's name)
+    def do_HEAD(self) -> None:
         self._send(body=False)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._send(body=True)
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         parts = url_parts(self.path)
         if self.gate is None or not parts or len(parts) != 3 or parts[:2] != [self.files.site, "report"]:
             self.send_error(HTTPStatus.NOT_FOUND)
@@ -205,7 +205,7 @@ class LabHandler(BaseHTTPRequestHandler):
             return "text/plain; charset=utf-8"
         return mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (http.server's name)
+    def log_message(self, format: str, *args: object) -> None:
         # the request line is the client's bytes: escaped, so a request cannot forge log lines
         self.log_stream.write(f"{self.address_string()} {printable(format % args)}\n")
         self.log_stream.flush()

@@ -32,7 +32,7 @@ class RangeHandler(SimpleHTTPRequestHandler):
     failures: dict[str, int] = {}
     log: list[tuple[str, str]] = []
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         self.log.append((self.path, self.headers.get("Range", "")))
         if self.failures.get(self.path, 0) > 0:
             self.failures[self.path] -= 1

@@ -14,7 +14,7 @@ from kickbake.validate import kickstart as kickstart_validation
 from tests.conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "bench"))
-from render_scale import synthetic_site  # noqa: E402
+from render_scale import synthetic_site
 
 
 def test_synthetic_site_renders_serially_and_in_parallel_alike(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@
 # Runs on the node (python 2.7 or 3, standard library only). Every action is idempotent; the
 # destructive ones (drbd-create-md, vg-create-shared, lv-create) first ask the real tools whether
 # the device already holds something and refuse or skip instead of overwriting it.
-# ruff: noqa: UP031, UP008, UP004, UP015, UP010, UP024, B904
+# ruff: noqa: UP031, UP004, UP010, UP024, B904
 from __future__ import print_function
 
 import grp

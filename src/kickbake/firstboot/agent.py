@@ -8,7 +8,7 @@
 # recorded and skipped afterwards) -> write the done-stamp. A failed step stops the run with exit
 # 1; systemd's condition lets the next boot retry. Nothing here destroys data: see guards in
 # actions.py.
-# ruff: noqa: UP031, UP008, UP004, UP025, UP015, UP010, UP024, SIM115, SIM105, B904
+# ruff: noqa: UP031, UP004, UP010, UP024, SIM115, SIM105
 from __future__ import print_function
 
 import hashlib

@@ -12,7 +12,7 @@
 #    netboot entry to local boot, which also retires the token.
 # Any failure exits 1: anaconda (--erroronfail) stops the install with the message rather than
 # rebooting into a half-configured node. Python 2.7 (Fedora 15/16) and 3: standard library only.
-# ruff: noqa: UP031, UP008, UP004, UP025, UP015, UP010, UP024, SIM115, B904
+# ruff: noqa: UP031, UP010, UP024, B904
 from __future__ import print_function
 
 import hashlib

@@ -4,7 +4,7 @@
 # files (installed as secret files of the bundle), so none travels in node.json or reaches a log.
 # The manage commands (db sync, cells) are plain `run` steps. Runs on the node (python 2.7 or 3,
 # standard library only); every action is idempotent.
-# ruff: noqa: UP031, UP008, UP004, UP015, UP010, UP024, B904
+# ruff: noqa: UP031, UP004, UP010, B904
 from __future__ import print_function
 
 import json

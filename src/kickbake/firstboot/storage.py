@@ -4,7 +4,7 @@
 # real tools (drbdadm dump-md, wipefs, blkid, vgs/lvs) say the target is empty or absent. A
 # reinstalled node therefore keeps its DRBD metadata and resyncs from its peer; mkfs only runs on
 # an LV where they find nothing.
-# ruff: noqa: UP031, UP008, UP004, UP010, UP024, B904
+# ruff: noqa: UP031, UP010, B904
 from __future__ import print_function
 
 try:
