@@ -10,6 +10,7 @@ import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 from kickbake.model.clusterview import cluster_view
@@ -24,6 +25,7 @@ from kickbake.validate.kickstart import validate_kickstart
 from kickbake.validate.lvmconf import check_lvm_current, check_lvm_legacy
 from kickbake.validate.netns import namespaces_unavailable
 from kickbake.validate.novaconf import check_nova_conf
+from kickbake.validate.openstackconf import check_options, check_service_config, definitions_missing
 from kickbake.validate.pcs import compare_with_pcs
 
 OK, FAILED, SKIPPED = "ok", "failed", "skipped"
@@ -57,10 +59,11 @@ class SiteChecker:
         check: Check,
         needs: tuple[str, ...] = (),
         netns: bool = False,
+        unavailable: str | None = None,
     ) -> None:
         missing = [t for t in needs if shutil.which(t) is None]
         reason = f"{', '.join(missing)} not installed (./kb test installs it as root)" if missing else None
-        reason = reason or (namespaces_unavailable() if netns else None)
+        reason = reason or (namespaces_unavailable() if netns else None) or unavailable
         if reason:
             status, detail = SKIPPED, reason
         else:
@@ -110,9 +113,25 @@ class SiteChecker:
             )
         nova = etc / "nova" / "nova.conf"
         if nova.is_file():
-            self.record(
-                name, [nova], f"nova.conf parser ({view.release.facts.nova_conf})", lambda: check_nova_conf(nova, view)
-            )
+            dialect = view.release.openstack.dialect if view.release.openstack else "ini"
+            self.record(name, [nova], f"nova.conf parser ({dialect})", lambda: check_nova_conf(nova, view))
+        self._openstack(view, etc.parent)
+
+    def _openstack(self, view: NodeView, root: Path) -> None:
+        facts = view.release.openstack
+        if view.openstack is None or facts is None:
+            return
+        for service in facts.services:
+            for index, config in enumerate(service.configs):
+                path = root / config.lstrip("/")
+                if not path.is_file():
+                    continue
+                if service.name != "nova":  # nova.conf: the role-aware parser above
+                    self.record(view.hostname, [path], "ini parser",
+                                partial(check_service_config, path, service, index == 0))
+                if service.options:
+                    self.record(view.hostname, [path], "oslo-config-validator",
+                                partial(check_options, path, service), unavailable=definitions_missing(service))
 
     def _drbd(self, view: NodeView, etc: Path) -> None:
         resources = self.plan.drbd_of(view.hostname)
