@@ -70,6 +70,13 @@ SYSTEM_TOOLS: dict[str, str] = {
     "pcs": "pcs",  # pcs cluster setup ... --corosync_conf FILE (offline) beside the rendered corosync.conf
     "lvmconfig": "lvm2",  # lvmconfig --validate
     "shellcheck": "shellcheck",  # the element scripts (tests/unit/test_elements.py)
+    # OpenStack configs (issue 15): oslo-config-validator against the Debian 12 services' own options
+    "oslo-config-validator": "python3-oslo.config",
+    "/usr/lib/python3/dist-packages/keystone/__init__.py": "python3-keystone",
+    "/usr/lib/python3/dist-packages/glance/__init__.py": "python3-glance",
+    "/usr/lib/python3/dist-packages/placement/__init__.py": "python3-placement",
+    "/usr/lib/python3/dist-packages/nova/__init__.py": "python3-nova",
+    "mkfs.gfs2": "gfs2-utils",  # the first-boot mkfs guard on a file (Nova's instances_path on GFS2)
 }
 
 
