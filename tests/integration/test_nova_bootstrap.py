@@ -49,7 +49,7 @@ def on(socket: Path) -> actions.Context:
     """The agent's context, its commands pointed at this server's socket."""
     ran: list[list[str]] = []
 
-    def run(argv, check=True, env=None, input=None, secret=None):  # type: ignore[no-untyped-def]
+    def run(argv, check=True, env=None, input=None, secret=None):
         ran.append(list(argv))
         if argv[:2] == ["systemctl", "start"]:
             return actions.Result(0, "")
