@@ -1,8 +1,8 @@
 """Proof on this machine: build the lab-debian controller image (installing exactly a fresh lock)
 and boot it under qemu (TCG) as `controller`, once: its first boot makes a working cloud
 (MariaDB, RabbitMQ, memcached, Keystone bootstrapped with the service project, users, roles and
-endpoints, Glance on a file store, Placement, Nova api/conductor/scheduler with cell0 + cell1;
-DOMAIN.md NV5 and runbook 4b step 11), then the injected probe uses it as a user would:
+endpoints, Glance on a file store, Placement, Nova api/conductor/scheduler with cell0 + cell1,
+in the install guides' order), then the injected probe uses it as a user would:
 `openstack token issue`, the endpoint list, a Glance upload + download, the compute services.
 No generated password is in node.json or the first-boot log.
 

@@ -271,7 +271,7 @@ def test_a_device_that_is_not_drbd_n_is_a_file_line_error_and_nothing_is_written
 
 
 def test_only_the_first_controller_bootstraps_the_cloud() -> None:
-    """DOMAIN.md NV5: the bootstrap runs once, on one controller; computes only enable theirs
+    """Nova cells v2: the bootstrap runs once, on one controller; computes only enable theirs
     (the whole order is in tests/unit/test_openstack_render.py)."""
     site_plan = plan(load_site(SITES / "lab-el9.yml"))
     controller = openstack_steps(site_plan, site_plan.node("controller"))

@@ -1,4 +1,4 @@
-# The first-boot actions that make an OpenStack controller (DOMAIN.md NV5 and runbook 4b step 11):
+# The first-boot actions that make an OpenStack controller, in the install guides' order (Zed/Epoxy):
 # every service's database and user, Nova's RabbitMQ user, Keystone's bootstrap and the service
 # project, users, roles, services and endpoints. Every password is read from the node's own config
 # files (installed as secret files of the bundle), so none travels in node.json or reaches a log.

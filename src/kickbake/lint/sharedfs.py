@@ -3,8 +3,9 @@ cluster can protect it, a local one never where two nodes have the LV active at 
 
 Sources: Red Hat "Configuring GFS2 file systems" (RHEL 9: GFS2 on an lvmlockd shared VG, dlm,
 fencing required, one journal per node that mounts it; gone from RHEL 10); Red Hat KB 129133 (GFS2
-on a clvmd "c" or lvmlockd "s" VG); DOMAIN.md DR1 (never a non-distributed filesystem on storage
-two nodes write) and LV10 (shared activation for a cluster filesystem)."""
+on a clvmd "c" or lvmlockd "s" VG); lvmlockd(8) (an LV activated shared, `lvchange -asy`, on
+several hosts is for a cluster filesystem) and the DRBD user's guide on dual-primary (a
+conventional filesystem written from two nodes is corrupted)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The first controller's first-boot steps that make the cloud (DOMAIN.md NV5: on one controller).
+"""The first controller's first-boot steps that make the cloud (once, on one controller: Nova cells v2).
 
 In order: every service's database and user (read from its config), Nova's RabbitMQ user, the
 token cache; then per service of the release data (Keystone, Glance, Placement, Nova): its root

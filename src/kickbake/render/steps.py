@@ -1,4 +1,4 @@
-"""The ordered first-boot steps of a node (DOMAIN.md section 4 runbooks).
+"""The ordered first-boot steps of a node (the order of the DRBD, lvmlockd and pacemaker guides).
 
 ONE-node steps (initial sync, vgcreate, lvcreate, CIB push) go to the first member only; the
 others wait for the VG and start its lockspace. Destructive steps are `once`. The storage stack
