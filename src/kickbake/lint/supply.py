@@ -2,8 +2,9 @@
 
 The release data says which features need a repository beyond the release's base ones
 (releases/*.yml `supply:`): on EL9, DRBD 9 from ELRepo (kmod-drbd9x), pacemaker/pcs from
-HighAvailability, dlm from ResilientStorage only, Nova from RDO with CRB (RHEL 9's High Availability and Resilient Storage add-ons; Rocky's
-repo ids in mock issue #968; RDO's install notes `dnf config-manager --set-enabled crb`)."""
+HighAvailability, dlm from ResilientStorage only, Nova from RDO with CRB (RHEL 9's High
+Availability and Resilient Storage add-ons; Rocky's repo ids in mock issue #968; RDO's install
+notes `dnf config-manager --set-enabled crb`)."""
 
 from __future__ import annotations
 
