@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import configparser
 import re
-import stat
 from pathlib import Path
 
 from kickbake.model.plan import NodeView
 from kickbake.model.types import OpenStackRole
+from kickbake.validate.openstackconf import secret_config_verdict
 
 _FLAG = re.compile(r"^--(?P<name>[a-z][a-z0-9_]*)=(?P<value>.*)$")
 INI_NEEDS = {
@@ -56,9 +56,4 @@ def check_nova_conf(path: Path, view: NodeView) -> tuple[bool, str]:
     dialect = view.release.openstack.dialect if view.release.openstack else "ini"
     text = path.read_text()
     problems = _flagfile_missing(text) if dialect == "diablo" else _ini_missing(text, view.openstack)
-    mode = stat.S_IMODE(path.stat().st_mode)
-    if mode != 0o600:
-        problems.append(f"holds passwords but has mode {mode:04o}")
-    if problems:
-        return False, "; ".join(problems)
-    return True, f"{dialect} parses; settings for {view.openstack.value} present; mode 0600"
+    return secret_config_verdict(path, problems, f"{dialect} parses; settings for {view.openstack.value} present")

@@ -48,12 +48,17 @@ def check_service_config(path: Path, service: OpenStackService, first: bool) -> 
     connections = _connections(parser)
     if any(not url.startswith("mysql") for url in connections):
         problems.append("a database connection that is not mysql")
+    return secret_config_verdict(path, problems, f"ini parses strictly; {len(connections)} database connection(s)")
+
+
+def secret_config_verdict(path: Path, problems: list[str], parsed: str) -> tuple[bool, str]:
+    """(ok, what was found) for a config file that holds passwords: it must also be 0600."""
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode != 0o600:
-        problems.append(f"holds passwords but has mode {mode:04o}")
+        problems = [*problems, f"holds passwords but has mode {mode:04o}"]
     if problems:
         return False, "; ".join(problems)
-    return True, f"ini parses strictly; {len(connections)} database connection(s); mode 0600"
+    return True, f"{parsed}; mode 0600"
 
 
 def definitions_missing(service: OpenStackService) -> str | None:
